@@ -1,0 +1,75 @@
+// The op API: one list of functions, implemented three times with identical signatures in
+// namespaces digits::reference (plain loops, the test oracle), digits::cpu (the optimised CPU path)
+// and digits::cuda (device pointers; cuda/cuda_ops.h). Include this file inside the namespace.
+//
+// Conventions (all implementations):
+//  - Tensors are float32, dense, NCHW. Pointers are to memory of the implementation's device.
+//  - Every op OVERWRITES its outputs (never accumulates) unless the comment says "+=".
+//  - Gradients get a `d` prefix. Backward ops take the forward inputs/outputs they need.
+//  - Dropout draws its mask from Philox4x32-10 keyed by (seed, element index), so the mask is
+//    recomputed in backward (no mask buffer) and is identical on every backend (host/philox.h).
+// This file has no include guard on purpose: it is expanded once per namespace.
+
+// ---- convolution ------------------------------------------------------------------------------
+// y (N,K,P,Q) = conv(x (N,C,H,W), w (K,C,R,S)) ; no bias (see bias_forward)
+void conv2d_forward(const ConvShape& s, const float* x, const float* w, float* y);
+// dx (N,C,H,W) from dy (N,K,P,Q) and w
+void conv2d_backward_data(const ConvShape& s, const float* dy, const float* w, float* dx);
+// dw (K,C,R,S) from x and dy, summed over the batch
+void conv2d_backward_filter(const ConvShape& s, const float* x, const float* dy, float* dw);
+
+// ---- bias: y (N,C,HW) += b (C) in place; db (C) = sum over N and HW of dy -----------------------
+void bias_forward(int N, int C, int HW, const float* b, float* y);
+void bias_backward(int N, int C, int HW, const float* dy, float* db);
+
+// ---- max pooling -------------------------------------------------------------------------------
+// y (N,C,P,Q); argmax (N,C,P,Q) holds the flat index h*W+w of the max inside its (n,c) plane
+// (the first one in row-major order on ties).
+void maxpool_forward(const PoolShape& s, const float* x, float* y, int32_t* argmax);
+// dx (N,C,H,W): zero except dy routed to each argmax.
+void maxpool_backward(const PoolShape& s, const float* dy, const int32_t* argmax, float* dx);
+
+// ---- dense -------------------------------------------------------------------------------------
+// y (N,out) = x (N,in) w^T, w (out,in); no bias (see bias_forward with HW = 1)
+void dense_forward(const DenseShape& s, const float* x, const float* w, float* y);
+// dx (N,in) = dy (N,out) w
+void dense_backward_data(const DenseShape& s, const float* dy, const float* w, float* dx);
+// dw (out,in) = dy^T x
+void dense_backward_weight(const DenseShape& s, const float* x, const float* dy, float* dw);
+
+// ---- activations -------------------------------------------------------------------------------
+// y = max(x, 0); x and y may alias.
+void relu_forward(size_t n, const float* x, float* y);
+// dx = dy where y > 0 else 0 (y is the forward output); dy and dx may alias.
+void relu_backward(size_t n, const float* y, const float* dy, float* dx);
+
+// ---- dropout (inverted): keep with probability 1-rate and scale kept values by 1/(1-rate) --------
+// Element i is kept when philox_uniform(seed, i) >= rate. x and y may alias.
+void dropout_forward(size_t n, float rate, uint64_t seed, const float* x, float* y);
+void dropout_backward(size_t n, float rate, uint64_t seed, const float* dy, float* dx);
+
+// ---- softmax cross-entropy ---------------------------------------------------------------------
+// probs (N,K) = softmax(logits (N,K)); loss (N) = -log(probs[label]) computed stably from logits;
+// if dlogits is not null: dlogits (N,K) = (probs - onehot(label)) * scale  (scale is usually 1/N).
+void softmax_xent(int N, int K, const float* logits, const int32_t* labels, float* probs, float* loss,
+                  float* dlogits, float scale);
+// stats[0] += sum of loss over N; stats[1] += number of rows whose argmax(probs) == label
+// (first max on ties). stats is 2 doubles in the implementation's memory.
+void accumulate_stats(int N, int K, const float* probs, const int32_t* labels, const float* loss,
+                      double* stats);
+
+// ---- batches from the resident data set ---------------------------------------------------------
+// For i in [0, n): image = images[index[i]] (uint8, pixels each); x (n, pixels) = image * scale + shift;
+// labels_out[i] = labels[index[i]].
+void gather_batch(int n, int pixels, const uint8_t* images, const uint8_t* labels, const int32_t* index,
+                  float scale, float shift, float* x, int32_t* labels_out);
+
+// ---- optimizers over flat parameter buffers (w, g and state all of length n) --------------------
+// Adadelta as Keras: a = rho a + (1-rho) g^2; d = sqrt(u + eps) / sqrt(a + eps) * g;
+//                    u = rho u + (1-rho) d^2; w -= lr d
+void adadelta_update(size_t n, const AdadeltaParams& p, float* w, const float* g, float* accum_grad,
+                     float* accum_delta);
+// SGD with momentum as PyTorch: v = momentum v + g; w -= lr v
+void sgd_update(size_t n, const SgdParams& p, float* w, const float* g, float* velocity);
+// Adam: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+void adam_update(size_t n, const AdamParams& p, float* w, const float* g, float* m, float* v);
