@@ -48,6 +48,7 @@ class Predictor {
   Backend& backend_;
   std::string model_path_;
   std::unique_ptr<Model> model_;
+  std::string description_;
 };
 
 // The bundled default model: $DIGITS_MODEL, else data/models/default.safetensors next to the executable's

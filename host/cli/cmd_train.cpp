@@ -1,0 +1,106 @@
+// digits train: preset or spec, hyper-parameters, checkpoints each epoch, --resume, progress bar.
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "common.h"
+#include "error.h"
+#include "model.h"
+#include "trainer.h"
+
+namespace digits::cli {
+
+namespace {
+
+struct TrainArgs {
+  Common common;
+  std::string preset = "seed", spec, optimizer, out, checkpoint, resume, progress = "auto";
+  int epochs = 0, batch = 0, max_steps = 0;
+  float lr = 0, momentum = -1;
+  int64_t seed = -1;
+};
+
+std::string default_checkpoint(const std::string& out) {
+  std::filesystem::path p(out);
+  if (p.extension() == ".safetensors") p.replace_extension();
+  return p.string() + ".ckpt.safetensors";
+}
+
+void run_train(const TrainArgs& a) {
+  const Preset& preset = find_preset(a.preset);
+  TrainOptions opt;
+  opt.preset = a.spec.empty() ? preset.name : "custom";
+  opt.spec = NetSpec::parse(a.spec.empty() ? preset.spec : a.spec);
+  opt.cfg = preset.train;
+  if (a.epochs > 0) opt.cfg.epochs = a.epochs;
+  else if (!a.resume.empty()) opt.cfg.epochs = 0;  // keep the checkpoint's
+  if (a.batch > 0) opt.cfg.batch = a.batch;
+  if (!a.optimizer.empty()) {
+    opt.cfg.optimizer = a.optimizer;
+    if (a.lr <= 0) opt.cfg.lr = a.optimizer == "adadelta" ? 1.0f : a.optimizer == "sgd" ? 0.01f : 1e-3f;
+  }
+  if (a.lr > 0) opt.cfg.lr = a.lr;
+  if (a.momentum >= 0) opt.cfg.momentum = a.momentum;
+  if (a.seed >= 0) opt.cfg.seed = uint64_t(a.seed);
+  opt.out = a.out.empty() ? (a.resume.empty() ? opt.preset + ".safetensors" : "") : a.out;
+  if (opt.out.empty()) {  // resuming without --out: write next to the checkpoint
+    std::string r = a.resume;
+    const std::string suffix = ".ckpt.safetensors";
+    opt.out = r.size() > suffix.size() && r.compare(r.size() - suffix.size(), suffix.size(), suffix) == 0
+                  ? r.substr(0, r.size() - suffix.size()) + ".safetensors"
+                  : r + ".final.safetensors";
+  }
+  opt.checkpoint = a.checkpoint == "none" ? "" : a.checkpoint.empty() ? default_checkpoint(opt.out) : a.checkpoint;
+  opt.resume = a.resume;
+  opt.max_steps_per_epoch = a.max_steps;
+  opt.progress_bar = a.progress == "bar" || (a.progress == "auto" && ::isatty(STDERR_FILENO));
+
+  const Mnist data = load_data(a.common);
+  BackendChoice be = choose_backend(a.common);
+  const TrainResult r = train(*be.backend, data, opt);
+  std::cerr << "saved " << opt.out << (opt.checkpoint.empty() ? "" : " (checkpoint " + opt.checkpoint + ")") << "\n";
+  if (a.common.json) {
+    nlohmann::json j;
+    j["model"] = opt.out;
+    j["backend"] = be.backend->name();
+    j["test_accuracy"] = r.test_accuracy;
+    for (const auto& e : r.epochs)
+      j["epochs"].push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
+                             {"test_loss", e.test_loss}, {"test_accuracy", e.test_accuracy}, {"seconds", e.seconds},
+                             {"images_per_s", e.images_per_s}});
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << "test accuracy " << 100 * r.test_accuracy << "% -> " << opt.out << "\n";
+  }
+}
+
+}  // namespace
+
+void register_train(CLI::App& app) {
+  auto a = std::make_shared<TrainArgs>();
+  CLI::App* cmd = app.add_subcommand("train", "train a network on MNIST and save it (checkpoint every epoch)");
+  add_device_flags(cmd, a->common);
+  add_data_flag(cmd, a->common);
+  std::string names;
+  for (const auto& p : presets()) names += (names.empty() ? "" : " | ") + p.name;
+  cmd->add_option("--preset", a->preset, "network and schedule: " + names)->capture_default_str();
+  cmd->add_option("--spec", a->spec, "custom network spec, e.g. \"conv(32,3) relu maxpool(2) flatten dense(10)\"");
+  cmd->add_option("--epochs", a->epochs, "epochs (default: the preset's)")->check(CLI::Range(1, 100000));
+  cmd->add_option("--batch", a->batch, "batch size (default: the preset's)")->check(CLI::Range(1, 65536));
+  cmd->add_option("--optimizer", a->optimizer, "adadelta | sgd | adam")->check(CLI::IsMember({"adadelta", "sgd", "adam"}));
+  cmd->add_option("--lr", a->lr, "learning rate (default: the optimizer's)")->check(CLI::PositiveNumber);
+  cmd->add_option("--momentum", a->momentum, "SGD momentum")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--seed", a->seed, "random seed (weights, shuffling, dropout)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--out", a->out, "model file to write (default: <preset>.safetensors)");
+  cmd->add_option("--checkpoint", a->checkpoint, "checkpoint written each epoch (default: <out>.ckpt.safetensors; 'none')");
+  cmd->add_option("--resume", a->resume, "continue from a checkpoint (same data, same result as an uninterrupted run)");
+  cmd->add_option("--max-steps", a->max_steps, "stop each epoch after N steps (smoke tests)")->check(CLI::Range(1, 1 << 30));
+  cmd->add_option("--progress", a->progress, "auto | bar | plain")->check(CLI::IsMember({"auto", "bar", "plain"}));
+  cmd->add_flag("--json", a->common.json, "print the result as JSON on stdout");
+  cmd->callback([a] { run_train(*a); });
+}
+
+}  // namespace digits::cli

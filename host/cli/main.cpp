@@ -1,0 +1,64 @@
+// digits: train | eval | predict | bench | info. Every error is reported in one line with a non-zero exit.
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "common.h"
+#include "error.h"
+
+namespace digits::cli {
+
+void add_device_flags(CLI::App* cmd, Common& c) {
+  cmd->add_option("--device", c.device, "auto | cpu | cuda (default: $DIGITS_DEVICE or auto)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd->add_option("--threads", c.threads, "CPU threads (default: all cores)")->check(CLI::Range(0, 1024));
+}
+
+void add_data_flag(CLI::App* cmd, Common& c) {
+  cmd->add_option("--data", c.data, "MNIST directory (default: $MNIST_DIR, then data/mnist)");
+}
+
+BackendChoice choose_backend(const Common& c) {
+  std::string dev = c.device;
+  if (dev.empty()) {
+    const char* env = std::getenv("DIGITS_DEVICE");
+    dev = env && *env ? env : "auto";
+  }
+  BackendChoice choice = select_backend(parse_device_pref(dev), c.threads);
+  std::cerr << choice.reason << "\n";
+  return choice;
+}
+
+Mnist load_data(const Common& c) {
+  const std::string dir = find_mnist_dir(c.data);
+  Mnist m = load_mnist(dir);
+  std::cerr << "data: " << dir << " (" << m.train.count << " train, " << m.test.count << " test images)\n";
+  return m;
+}
+
+}  // namespace digits::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"digits: handwritten-digit recognition (train, evaluate, predict, benchmark)"};
+  app.set_version_flag("--version", std::string("digits ") + DIGITS_VERSION);
+  app.require_subcommand(1);
+  digits::cli::register_train(app);
+  digits::cli::register_eval(app);
+  digits::cli::register_predict(app);
+  digits::cli::register_bench(app);
+  digits::cli::register_info(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const digits::Error& e) {
+    std::fflush(stdout);
+    std::cerr << "digits: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::cerr << "digits: internal error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

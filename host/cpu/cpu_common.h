@@ -1,0 +1,49 @@
+// Private helpers of the optimised CPU ops: the thread count every parallel region uses, per-thread
+// aligned scratch buffers, and the OpenBLAS threading rule. Not part of the op API.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+
+namespace digits::cpu::detail {
+
+// The thread count of set_num_threads (resolved: never 0).
+int threads();
+
+// Below this many elements an element-wise op runs on the calling thread: waking the pool costs more.
+inline constexpr size_t kParallelMin = size_t(1) << 15;
+
+// Before a cblas call made OUTSIDE our parallel regions: the OpenMP build of OpenBLAS takes its
+// thread count from the calling thread's omp_get_max_threads(), so set that ICV to threads().
+// (Inside a parallel region OpenBLAS runs single-threaded, which is what the per-image loops want.)
+void prepare_blas_outside();
+
+// A per-thread, 64-byte aligned buffer of at least n floats that lives until the thread ends.
+// `slot` tells apart buffers needed at the same time. Contents are undefined on return.
+// Throws digits::Error naming the size when memory runs out (use inside ParallelErrors::run).
+float* scratch(size_t n, int slot = 0);
+
+// An exception must not leave an OpenMP region: run() keeps the first one, rethrow() raises it after.
+class ParallelErrors {
+ public:
+  template <class F>
+  void run(F&& f) noexcept {
+    try {
+      f();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!first_) first_ = std::current_exception();
+    }
+  }
+  void rethrow() const {
+    if (first_) std::rethrow_exception(first_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::exception_ptr first_;
+};
+
+}  // namespace digits::cpu::detail

@@ -1,0 +1,245 @@
+// Network spec parsing, presets, and Model: layers over one flat parameter buffer and one flat gradient
+// buffer (so optimizers update everything in one call).
+#include "model.h"
+
+#include <cmath>
+#include <random>
+#include <sstream>
+
+#include "error.h"
+
+namespace digits {
+
+// ---- spec ---------------------------------------------------------------------------------------------
+namespace {
+
+std::vector<std::string> split_args(const std::string& token, std::string* name) {
+  const auto open = token.find('(');
+  std::vector<std::string> args;
+  if (open == std::string::npos) {
+    *name = token;
+    return args;
+  }
+  DIGITS_CHECK(token.back() == ')', "spec token '" << token << "' lacks its closing ')'");
+  *name = token.substr(0, open);
+  std::string inner = token.substr(open + 1, token.size() - open - 2), cur;
+  std::istringstream is(inner);
+  while (std::getline(is, cur, ',')) args.push_back(cur);
+  return args;
+}
+
+int to_int(const std::string& s, const std::string& token) {
+  size_t used = 0;
+  int v = 0;
+  try {
+    v = std::stoi(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  DIGITS_CHECK(used == s.size() && v > 0 && v <= 65536, "spec token '" << token << "': '" << s << "' is not a positive integer");
+  return v;
+}
+
+}  // namespace
+
+NetSpec NetSpec::parse(const std::string& text) {
+  NetSpec spec;
+  std::istringstream is(text);
+  std::string token;
+  while (is >> token) {
+    std::string name;
+    const auto args = split_args(token, &name);
+    LayerSpec l;
+    auto want = [&](size_t lo, size_t hi) {
+      DIGITS_CHECK(args.size() >= lo && args.size() <= hi,
+                   "spec token '" << token << "': expected " << lo << (lo == hi ? "" : " to " + std::to_string(hi)) << " arguments");
+    };
+    if (name == "conv") {
+      want(2, 3);
+      l.kind = LayerSpec::Kind::Conv;
+      l.units = to_int(args[0], token);
+      l.kernel = to_int(args[1], token);
+      if (args.size() == 3) {
+        DIGITS_CHECK(args[2] == "same" || args[2] == "valid", "spec token '" << token << "': padding must be same or valid");
+        l.same = args[2] == "same";
+      }
+    } else if (name == "relu") {
+      want(0, 0);
+      l.kind = LayerSpec::Kind::Relu;
+    } else if (name == "maxpool") {
+      want(1, 1);
+      l.kind = LayerSpec::Kind::MaxPool;
+      l.kernel = to_int(args[0], token);
+    } else if (name == "flatten") {
+      want(0, 0);
+      l.kind = LayerSpec::Kind::Flatten;
+    } else if (name == "dense") {
+      want(1, 1);
+      l.kind = LayerSpec::Kind::Dense;
+      l.units = to_int(args[0], token);
+    } else if (name == "dropout") {
+      want(1, 1);
+      l.kind = LayerSpec::Kind::Dropout;
+      char* end = nullptr;
+      l.rate = std::strtof(args[0].c_str(), &end);
+      DIGITS_CHECK(end && *end == 0 && l.rate >= 0.f && l.rate < 1.f, "spec token '" << token << "': rate must be in [0, 1)");
+    } else {
+      DIGITS_FAIL("unknown layer '" << token << "' in spec: use conv(K,R[,same]) relu maxpool(S) flatten dense(N) dropout(rate)");
+    }
+    spec.layers.push_back(l);
+  }
+  DIGITS_CHECK(!spec.layers.empty(), "empty network spec");
+  DIGITS_CHECK(spec.layers.back().kind == LayerSpec::Kind::Dense, "a network spec must end with dense(classes): '" << text << "'");
+  return spec;
+}
+
+std::string NetSpec::text() const {
+  std::string s;
+  for (const auto& l : layers) s += (s.empty() ? "" : " ") + l.text();
+  return s;
+}
+
+// ---- presets ------------------------------------------------------------------------------------------
+const std::vector<Preset>& presets() {
+  static const std::vector<Preset> all = [] {
+    std::vector<Preset> p;
+    Preset seed;
+    seed.name = "seed";
+    seed.description = "the original Keras/Tkinter project's network (about 99%)";
+    seed.spec = "conv(32,5) relu maxpool(2) conv(64,3) relu maxpool(2) flatten dense(128) relu dropout(0.3) "
+                "dense(64) relu dropout(0.5) dense(10)";
+    seed.train = {10, 128, "adadelta", 1.0f, 0.9f, 1};
+    p.push_back(seed);
+    Preset keras;
+    keras.name = "keras";
+    keras.description = "the Keras/PyTorch MNIST example network, the common yardstick (about 99.2%)";
+    keras.spec = "conv(32,3) relu conv(64,3) relu maxpool(2) dropout(0.25) flatten dense(128) relu dropout(0.5) dense(10)";
+    keras.train = {12, 128, "adadelta", 1.0f, 0.9f, 1};
+    p.push_back(keras);
+    return p;
+  }();
+  return all;
+}
+
+const Preset& find_preset(const std::string& name) {
+  std::string known;
+  for (const auto& p : presets()) {
+    if (p.name == name) return p;
+    known += (known.empty() ? "" : ", ") + p.name;
+  }
+  DIGITS_FAIL("unknown preset '" << name << "': choose one of " << known);
+}
+
+// ---- Model --------------------------------------------------------------------------------------------
+Model::Model(Backend& be, const NetSpec& spec, int max_batch) : be_(be), spec_(spec), max_batch_(max_batch) {
+  DIGITS_CHECK(max_batch > 0, "max_batch must be positive");
+  Dims d = spec.input;
+  std::vector<size_t> offsets;
+  for (const auto& ls : spec.layers) {
+    layers_.push_back(make_layer(ls, d));
+    d = layers_.back()->out_dims();
+    offsets.push_back(param_count_);
+    for (const auto& p : layers_.back()->params()) param_count_ += p.size();
+  }
+  params_ = Buffer<float>(be, param_count_);
+  grads_ = Buffer<float>(be, param_count_);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const bool has = !layers_[i]->params().empty();
+    layers_[i]->setup(be, max_batch, has ? params_.data() + offsets[i] : nullptr,
+                      has ? grads_.data() + offsets[i] : nullptr, /*need_dx=*/i > 0);
+  }
+}
+
+Model::~Model() = default;
+
+void Model::init(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<float> h(param_count_, 0.f);
+  size_t base = 0;
+  for (const auto& l : layers_) {
+    for (const auto& p : l->params()) {
+      if (p.name == "weight") {
+        // Glorot uniform as Keras: limit = sqrt(6 / (fan_in + fan_out)), receptive field counted in both.
+        const int64_t rf = p.shape.size() == 4 ? p.shape[2] * p.shape[3] : 1;
+        const double fan_in = double(p.shape[1] * rf), fan_out = double(p.shape[0] * rf);
+        std::uniform_real_distribution<float> u(-1.f, 1.f);
+        const float limit = float(std::sqrt(6.0 / (fan_in + fan_out)));
+        for (size_t i = 0; i < p.size(); ++i) h[base + p.offset + i] = limit * u(rng);
+      }
+    }
+    for (const auto& p : l->params()) base += p.size();
+  }
+  params_.upload(h);
+}
+
+uint64_t Model::layer_seed(uint64_t step_seed, size_t layer) const {
+  // splitmix64 of (step seed, layer): independent dropout streams per layer and step.
+  uint64_t z = step_seed + 0x9E3779B97F4A7C15ull * (layer + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+const float* Model::forward(const float* x, int N, bool train, uint64_t step_seed) {
+  DIGITS_CHECK(N > 0 && N <= max_batch_, "batch of " << N << " images exceeds the model's " << max_batch_);
+  const float* a = x;
+  for (size_t i = 0; i < layers_.size(); ++i) a = layers_[i]->forward(be_, a, N, {train, layer_seed(step_seed, i)});
+  return a;
+}
+
+void Model::backward(const float* dlogits, int N, uint64_t step_seed) {
+  const float* d = dlogits;
+  for (size_t i = layers_.size(); i-- > 0;) d = layers_[i]->backward(be_, d, N, {true, layer_seed(step_seed, i)});
+}
+
+std::vector<NamedTensor> Model::export_params() const {
+  const std::vector<float> h = params_.download();
+  std::vector<NamedTensor> out;
+  size_t base = 0;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    for (const auto& p : layers_[i]->params()) {
+      NamedTensor t{std::to_string(i) + "." + p.name, p.shape, {}};
+      t.data.assign(h.begin() + long(base + p.offset), h.begin() + long(base + p.offset + p.size()));
+      out.push_back(std::move(t));
+    }
+    for (const auto& p : layers_[i]->params()) base += p.size();
+  }
+  return out;
+}
+
+void Model::import_params(const ModelFile& file, const std::string& path) {
+  std::vector<float> h(param_count_);
+  size_t base = 0;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    for (const auto& p : layers_[i]->params()) {
+      const std::string name = std::to_string(i) + "." + p.name;
+      const NamedTensor* t = file.find(name);
+      DIGITS_CHECK(t, path << ": tensor '" << name << "' required by the spec is missing");
+      DIGITS_CHECK(t->shape == p.shape, path << ": tensor '" << name << "' has the wrong shape for layer "
+                                              << layers_[i]->spec().text());
+      for (float v : t->data) DIGITS_CHECK(std::isfinite(v), path << ": tensor '" << name << "' holds NaN or Inf");
+      std::copy(t->data.begin(), t->data.end(), h.begin() + long(base + p.offset));
+    }
+    for (const auto& p : layers_[i]->params()) base += p.size();
+  }
+  params_.upload(h);
+}
+
+std::unique_ptr<Model> load_model(Backend& be, const std::string& path, int max_batch, ModelFile* file_out) {
+  ModelFile file = load_model_file(path);
+  auto it = file.metadata.find(meta::kSpec);
+  DIGITS_CHECK(it != file.metadata.end(), path << ": not a digits model (no 'spec' in the metadata)");
+  NetSpec spec;
+  try {
+    spec = NetSpec::parse(it->second);
+  } catch (const Error& e) {
+    DIGITS_FAIL(path << ": bad network spec in metadata: " << e.what());
+  }
+  auto model = std::make_unique<Model>(be, spec, max_batch);
+  DIGITS_CHECK(model->num_classes() == 10, path << ": the network has " << model->num_classes() << " outputs, not 10");
+  model->import_params(file, path);
+  if (file_out) *file_out = std::move(file);
+  return model;
+}
+
+}  // namespace digits

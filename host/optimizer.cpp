@@ -1,0 +1,66 @@
+// Optimizer: one fused update call per step over all parameters.
+#include "optimizer.h"
+
+#include <cmath>
+
+#include "error.h"
+
+namespace digits {
+
+Optimizer::Optimizer(Backend& be, const TrainConfig& cfg, size_t n) : be_(be), name_(cfg.optimizer), cfg_(cfg), n_(n) {
+  if (name_ == "adadelta") {
+    slot_names_ = {"accum_grad", "accum_delta"};
+  } else if (name_ == "sgd") {
+    slot_names_ = {"velocity"};
+  } else if (name_ == "adam") {
+    slot_names_ = {"m", "v"};
+  } else {
+    DIGITS_FAIL("unknown optimizer '" << name_ << "': use adadelta, sgd or adam");
+  }
+  DIGITS_CHECK(cfg.lr > 0.f && std::isfinite(cfg.lr), "learning rate must be positive, got " << cfg.lr);
+  for (size_t i = 0; i < slot_names_.size(); ++i) {
+    slots_.emplace_back(be, n);
+    be.fill(slots_.back().data(), n, 0.f);
+  }
+}
+
+void Optimizer::step(float* w, const float* g) {
+  ++steps_;
+  if (name_ == "adadelta") {
+    AdadeltaParams p;
+    p.lr = cfg_.lr;
+    be_.adadelta_update(n_, p, w, g, slots_[0].data(), slots_[1].data());
+  } else if (name_ == "sgd") {
+    be_.sgd_update(n_, {cfg_.lr, cfg_.momentum}, w, g, slots_[0].data());
+  } else {
+    AdamParams p;
+    p.lr = cfg_.lr;
+    p.t = steps_;
+    be_.adam_update(n_, p, w, g, slots_[0].data(), slots_[1].data());
+  }
+}
+
+std::vector<NamedTensor> Optimizer::export_state() const {
+  std::vector<NamedTensor> out;
+  for (size_t i = 0; i < slots_.size(); ++i)
+    out.push_back({"optim." + slot_names_[i], {int64_t(n_)}, slots_[i].download()});
+  // The step count as two exact float halves (a float holds integers up to 2^24 exactly).
+  out.push_back({"optim.steps", {2}, {float(steps_ >> 24), float(steps_ & 0xFFFFFF)}});
+  return out;
+}
+
+void Optimizer::import_state(const ModelFile& file, const std::string& path) {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const NamedTensor* t = file.find("optim." + slot_names_[i]);
+    DIGITS_CHECK(t, path << ": checkpoint lacks optimizer state 'optim." << slot_names_[i] << "' for " << name_
+                         << " (was it saved with another optimizer, or is it a final model without state?)");
+    DIGITS_CHECK(t->data.size() == n_, path << ": optimizer state 'optim." << slot_names_[i] << "' has "
+                                            << t->data.size() << " values, the model has " << n_ << " parameters");
+    slots_[i].upload(t->data);
+  }
+  const NamedTensor* s = file.find("optim.steps");
+  DIGITS_CHECK(s && s->data.size() == 2, path << ": checkpoint lacks 'optim.steps'");
+  steps_ = (int64_t(s->data[0]) << 24) + int64_t(s->data[1]);
+}
+
+}  // namespace digits

@@ -1,0 +1,65 @@
+// The training loop (epochs over the resident data set, per-epoch test accuracy, checkpoints, resume)
+// and evaluation. Logs which backend ran; shows a progress bar on a terminal and plain lines otherwise.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "mnist_idx.h"
+#include "model.h"
+
+namespace digits {
+
+// The training set (or test set) copied once into backend memory as uint8.
+struct ResidentData {
+  ResidentData(Backend& be, const Dataset& d);
+  int count, pixels;
+  Buffer<uint8_t> images, labels;
+};
+
+struct EvalResult {
+  int count = 0, correct = 0;
+  double loss = 0;  // mean cross-entropy
+  std::array<std::array<int, 10>, 10> confusion{};  // [true][predicted]
+  std::vector<uint8_t> predicted;                     // per image
+  double accuracy() const { return count ? double(correct) / count : 0.0; }
+};
+EvalResult evaluate(Model& model, const ResidentData& data, const Dataset& host_labels);
+
+struct EpochReport {
+  int epoch = 0;
+  double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
+  double seconds = 0, images_per_s = 0;
+};
+
+struct TrainOptions {
+  std::string preset;      // recorded in the model file
+  NetSpec spec;
+  TrainConfig cfg;
+  std::string out;         // final model (no optimizer state); empty = do not write
+  std::string checkpoint;  // written atomically after every epoch (with optimizer state); empty = none
+  std::string resume;      // checkpoint to continue from (its spec and config win, except cfg.epochs)
+  int max_steps_per_epoch = 0;  // > 0: shorten epochs (tests, smoke runs)
+  bool progress_bar = false;    // redraw one line (terminal); else one plain line per epoch
+  std::ostream* log = nullptr;  // where progress goes (stderr by default)
+  std::function<void(const EpochReport&)> on_epoch;  // called after each epoch's checkpoint is written
+};
+
+struct TrainResult {
+  std::vector<EpochReport> epochs;
+  double test_accuracy = 0;
+  int64_t steps = 0;
+};
+
+// Trains on `be`. Throws digits::Error on bad options, an unwritable output, or a NaN/Inf loss (naming the
+// step and the last good checkpoint).
+TrainResult train(Backend& be, const Mnist& data, const TrainOptions& opt);
+
+// A random permutation of [0, n) for `epoch`, identical on every platform (own Fisher-Yates on mt19937_64).
+std::vector<int32_t> epoch_permutation(int n, uint64_t seed, int epoch);
+
+}  // namespace digits
