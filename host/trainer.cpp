@@ -25,6 +25,7 @@ namespace {
 
 constexpr float kInputScale = 1.0f / 255.0f;  // x = pixel / 255, as the seed project (Keras) did
 constexpr int kClasses = 10;
+constexpr int kCheckEvery = 50;  // steps between loss checks when no progress bar is drawn
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -129,7 +130,7 @@ EvalResult evaluate(Model& model, const ResidentData& data, const Dataset& host)
   Buffer<int32_t> index(be, identity.size()), y(be, size_t(B));
   index.upload(identity);
   Buffer<float> x(be, size_t(B) * data.pixels), probs(be, size_t(B) * kClasses), loss(be, size_t(B));
-  std::vector<float> h_probs(size_t(B) * kClasses), h_loss(size_t(B));
+  std::vector<float> h_probs(size_t(B) * kClasses), h_loss(static_cast<size_t>(B));
   double loss_sum = 0;
   for (int start = 0; start < data.count; start += B) {
     const int n = std::min(B, data.count - start);
@@ -260,9 +261,10 @@ TrainResult train(Backend& be, const Mnist& data, const TrainOptions& opt_in) {
       optimizer.step(model.params(), model.grads());
       ++step;
       images += nb;
-      if (opt.progress_bar && seconds_since(last_draw) > 0.25) {
+      const bool draw = opt.progress_bar && seconds_since(last_draw) > 0.25;
+      if (draw || s % kCheckEvery == kCheckEvery - 1) read_stats(int(step));  // stop a NaN run early
+      if (draw) {
         last_draw = Clock::now();
-        read_stats(int(step));
         const double el = seconds_since(t0), frac = double(s + 1) / steps_per_epoch;
         const int width = 24, filled = int(frac * width);
         log << "\repoch " << epoch << "/" << cfg.epochs << " [" << std::string(size_t(filled), '#')
@@ -297,6 +299,9 @@ TrainResult train(Backend& be, const Mnist& data, const TrainOptions& opt_in) {
     result.epochs.push_back(rep);
     result.test_accuracy = rep.test_accuracy;
     if (opt.on_epoch) opt.on_epoch(rep);
+  }
+  if (result.epochs.empty()) {  // resumed a finished run: report its accuracy
+    result.test_accuracy = evaluate(model, test_d, data.test).accuracy();
   }
   result.steps = step;
   if (!opt.out.empty()) save(opt.out, false, cfg.epochs, result.test_accuracy);

@@ -21,8 +21,8 @@ struct EvalArgs {
 
 void run_eval(const EvalArgs& a) {
   const std::string path = a.model.empty() ? default_model_path() : a.model;
-  const Mnist data = load_data(a.common);
   BackendChoice be = choose_backend(a.common);
+  const Mnist data = load_data(a.common);
   auto model = load_model(*be.backend, path, a.batch);
   ResidentData test(*be.backend, data.test);
   const EvalResult r = evaluate(*model, test, data.test);

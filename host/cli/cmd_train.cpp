@@ -58,8 +58,8 @@ void run_train(const TrainArgs& a) {
   opt.max_steps_per_epoch = a.max_steps;
   opt.progress_bar = a.progress == "bar" || (a.progress == "auto" && ::isatty(STDERR_FILENO));
 
-  const Mnist data = load_data(a.common);
   BackendChoice be = choose_backend(a.common);
+  const Mnist data = load_data(a.common);
   const TrainResult r = train(*be.backend, data, opt);
   std::cerr << "saved " << opt.out << (opt.checkpoint.empty() ? "" : " (checkpoint " + opt.checkpoint + ")") << "\n";
   if (a.common.json) {

@@ -1,0 +1,70 @@
+// Short real trainings on MNIST (label `data`): one epoch of the seed network must reach 97%, and the CLI's
+// train -> eval -> predict chain works end to end on a few steps.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "backend.h"
+#include "image_io.h"
+#include "model_file.h"
+#include "testing/mnist_fixture.h"
+#include "testing/run_cli.h"
+#include "trainer.h"
+
+namespace digits {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(TrainMnist, OneSeedEpochReaches97Percent) {
+  DIGITS_REQUIRE_MNIST(mnist);
+  auto be = make_cpu_backend(0);
+  TrainOptions o;
+  o.preset = "seed";
+  o.spec = NetSpec::parse(find_preset("seed").spec);
+  o.cfg = find_preset("seed").train;
+  o.cfg.epochs = 1;
+  std::ostringstream log;
+  o.log = &log;
+  const TrainResult r = train(*be, *mnist, o);
+  EXPECT_GE(r.test_accuracy, 0.97) << log.str();
+  std::cout << log.str();
+}
+
+TEST(TrainMnist, CliTrainEvalPredictChain) {
+  DIGITS_REQUIRE_MNIST(mnist);
+  const fs::path dir = fs::path(::testing::TempDir()) / "digits_cli_chain";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string model = (dir / "m.safetensors").string();
+  auto r = testing::run_digits("train --device cpu --preset seed --epochs 2 --max-steps 40 --progress plain --out " + model);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("epoch 2/2"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "m.ckpt.safetensors"));
+  const ModelFile f = load_model_file(model);
+  EXPECT_EQ(f.metadata.at("preset"), "seed");
+  EXPECT_EQ(f.metadata.at("dataset_crc32"), std::to_string(mnist->crc32));
+  EXPECT_EQ(f.find("optim.accum_grad"), nullptr);  // the final model carries no optimizer state
+
+  r = testing::run_digits("eval --device cpu --json --model " + model);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("\"confusion\""), std::string::npos) << r.output;
+
+  // Resume the finished 2-epoch run for one more epoch.
+  r = testing::run_digits("train --device cpu --epochs 3 --max-steps 40 --progress plain --resume " +
+                          (dir / "m.ckpt.safetensors").string() + " --out " + (dir / "m3.safetensors").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("resuming"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("epoch 3/3"), std::string::npos) << r.output;
+
+  // A test digit written as PNG is read back through the preprocessing.
+  GrayImage img{28, 28, std::vector<uint8_t>(mnist->test.images.begin(), mnist->test.images.begin() + 784)};
+  save_png((dir / "d.png").string(), img);
+  r = testing::run_digits("predict --device cpu --json --model " + model + " " + (dir / "d.png").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("\"digits\""), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace digits
