@@ -14,7 +14,7 @@ struct CliResult {
   std::string output;
 };
 
-inline std::string digits_binary() { return std::string(DIGITS_BINARY_DIR) + "/host/cli/digits"; }
+inline std::string digits_binary() { return std::string(DIGITS_BINARY_DIR) + "/digits"; }
 
 // `args` is appended to the binary's path as shell words; stderr is merged into output.
 inline CliResult run_digits(const std::string& args) {
