@@ -119,8 +119,9 @@ class GzReader {
     const char* msg = gzerror(gz_, &code);
     if (code == Z_ERRNO) DIGITS_FAIL(path_ << ": read error: " << std::strerror(errno));
     if (code == Z_MEM_ERROR) DIGITS_FAIL(path_ << ": out of memory while decompressing");
-    DIGITS_FAIL(path_ << ": corrupt gzip data (zlib: " << (msg ? msg : "unknown error")
-                      << "): the file is damaged; delete it and " << kFetchHint);
+    std::string text = msg ? msg : "unknown error";
+    if (text.rfind("<fd:", 0) == 0 && text.find(": ") != std::string::npos) text.erase(0, text.find(": ") + 2);
+    DIGITS_FAIL(path_ << ": corrupt gzip data (zlib: " << text << "): the file is damaged; delete it and " << kFetchHint);
   }
 
   std::string path_;
@@ -136,10 +137,10 @@ void store_be32(uint8_t* p, uint32_t v) {
 
 // "truncated ..." message: what the header declares against what the file held.
 [[noreturn]] void fail_truncated(const std::string& path, const GzReader& in, uint64_t expected, uint64_t found,
-                                 const std::string& what) {
-  DIGITS_FAIL(path << ": truncated" << (in.truncated_gzip() ? " gzip stream" : "") << ": expected " << expected
-                   << (in.compressed() ? " decompressed" : "") << " bytes (" << what << "), found " << found
-                   << "; delete the file and " << kFetchHint);
+                                 const std::string& what, bool at_least = false) {
+  DIGITS_FAIL(path << ": truncated" << (in.truncated_gzip() ? " gzip stream" : "") << ": expected "
+                   << (at_least ? "at least " : "") << expected << (in.compressed() ? " decompressed" : "")
+                   << " bytes (" << what << "), found " << found << "; delete the file and " << kFetchHint);
 }
 
 // The header checks, shared by read_idx and write_idx: 1..4 dims, none zero, product <= max_bytes.
@@ -199,7 +200,7 @@ IdxArray read_idx(const std::string& path, size_t max_bytes) {
   // magic: 00 00 <type> <ndims>
   uint8_t magic[4] = {};
   const size_t got_magic = in.read(magic, 4);
-  if (got_magic < 4) fail_truncated(path, in, 4, got_magic, "the IDX magic number at least");
+  if (got_magic < 4) fail_truncated(path, in, 4, got_magic, "the IDX magic number", /*at_least=*/true);
   if (magic[0] != 0 || magic[1] != 0) {
     char hex[16];
     std::snprintf(hex, sizeof hex, "%02x %02x %02x %02x", magic[0], magic[1], magic[2], magic[3]);
@@ -250,10 +251,10 @@ IdxArray read_idx(const std::string& path, size_t max_bytes) {
     extra += got;
   }
   if (extra > 0) {
-    DIGITS_FAIL(path << ": over-long: the header declares " << header_bytes + total << " bytes (" << dims_text(out.dims)
-                     << " data) but the file holds " << (extra >= kMaxTrailingCount ? "at least " : "") << extra
-                     << " more" << (in.compressed() ? " (decompressed)" : "")
-                     << "; it is not the file its header describes");
+    DIGITS_FAIL(path << ": over-long: " << (extra >= kMaxTrailingCount ? "at least " : "") << extra << " more"
+                     << (in.compressed() ? " decompressed" : "") << (extra == 1 ? " byte follows" : " bytes follow")
+                     << " the " << header_bytes + total << " bytes its header declares (" << header_bytes
+                     << " header + " << dims_text(out.dims) << " data); it is not the file its header describes");
   }
   return out;
 }
@@ -265,14 +266,16 @@ void write_idx(const std::string& path, const std::vector<uint32_t>& dims, const
   if (total != data.size())
     DIGITS_FAIL(path << ": cannot write IDX: dims " << dims_text(dims) << " need " << total << " bytes, data has "
                      << data.size());
-  uint8_t header[20] = {0, 0, 0x08, uint8_t(dims.size())};
-  for (size_t i = 0; i < dims.size(); ++i) store_be32(header + 4 + 4 * i, dims[i]);
   const size_t header_bytes = 4 + 4 * dims.size();
+  std::vector<uint8_t> header(header_bytes, 0);
+  header[2] = 0x08;
+  header[3] = uint8_t(dims.size());
+  for (size_t i = 0; i < dims.size(); ++i) store_be32(header.data() + 4 + 4 * i, dims[i]);
 
   if (ends_with(path, ".gz")) {
     gzFile gz = gzopen(path.c_str(), "wb6");
     if (gz == nullptr) DIGITS_FAIL(path << ": cannot create: " << std::strerror(errno));
-    bool ok = gzwrite(gz, header, unsigned(header_bytes)) == int(header_bytes);
+    bool ok = gzwrite(gz, header.data(), unsigned(header_bytes)) == int(header_bytes);
     for (size_t done = 0; ok && done < data.size();) {
       const unsigned n = unsigned(std::min<size_t>(data.size() - done, size_t(1) << 30));
       ok = gzwrite(gz, data.data() + done, n) == int(n);
@@ -288,7 +291,7 @@ void write_idx(const std::string& path, const std::vector<uint32_t>& dims, const
   }
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) DIGITS_FAIL(path << ": cannot create: " << std::strerror(errno));
-  bool ok = std::fwrite(header, 1, header_bytes, f) == header_bytes &&
+  bool ok = std::fwrite(header.data(), 1, header_bytes, f) == header_bytes &&
             std::fwrite(data.data(), 1, data.size(), f) == data.size();
   const int err = errno;
   ok = std::fclose(f) == 0 && ok;
@@ -348,8 +351,9 @@ Mnist load_mnist(const std::string& dir) {
   // CRC-32 of the decompressed data bytes (headers excluded), in the order train images, train labels,
   // test images, test labels.
   uLong crc = crc32_z(0L, Z_NULL, 0);
-  for (const std::vector<uint8_t>* v : {&m.train.images, &m.train.labels, &m.test.images, &m.test.labels})
-    crc = crc32_z(crc, v->data(), v->size());
+  for (const std::vector<uint8_t>* v : {&m.train.images, &m.train.labels, &m.test.images, &m.test.labels}) {
+    if (!v->empty()) crc = crc32_z(crc, v->data(), v->size());  // a null buf would reset the CRC
+  }
   m.crc32 = uint32_t(crc);
   return m;
 }
