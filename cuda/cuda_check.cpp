@@ -46,6 +46,9 @@ void throw_cuda_error(cudaError_t e, const char* call, const char* file, int lin
      << short_file(file) << ":" << line;
   if (e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice)
     os << ". Is an NVIDIA GPU present and its driver installed? (try nvidia-smi; or use --device cpu)";
+  else if (e == cudaErrorNoKernelImageForDevice || e == cudaErrorUnsupportedPtxVersion)
+    os << ". This build has no code for this GPU: rebuild with -DCMAKE_CUDA_ARCHITECTURES=<its sm number, "
+          "e.g. 80-real;90-real;90-virtual>";
   else if (is_sticky(e))
     os << ". The GPU context is now unusable: restart the program (DIGITS_CUDA_SYNC=1 or compute-sanitizer "
           "locates the faulting kernel)";

@@ -55,10 +55,21 @@ void after_op(const char* op, const char* file, int line);
       ::digits::cuda::detail::throw_cudnn_error(digits_cudnn_s_, #call, __FILE__, __LINE__); \
   } while (0)
 
-// Ends every launcher: a launch error is reported at once; DIGITS_CUDA_SYNC=1 also synchronises.
+// Ends every op that launches our kernels: a launch error is reported at once; DIGITS_CUDA_SYNC=1 also
+// synchronises.
 #define DIGITS_CUDA_AFTER_OP(op)                                    \
   do {                                                              \
     CUDA_CHECK(cudaGetLastError());                                 \
+    if (::digits::cuda::detail::sync_after_ops())                   \
+      ::digits::cuda::detail::after_op(op, __FILE__, __LINE__);     \
+  } while (0)
+
+// Ends every op that calls cuDNN or cuBLAS: their status was checked; a launch error they left in
+// cudart's last-error slot (their own business, already reflected in the status) is cleared, so that
+// it is not blamed on our next kernel. Sticky faults are not lost: every later call reports them.
+#define DIGITS_CUDA_AFTER_LIBRARY_OP(op)                            \
+  do {                                                              \
+    (void)cudaGetLastError();                                       \
     if (::digits::cuda::detail::sync_after_ops())                   \
       ::digits::cuda::detail::after_op(op, __FILE__, __LINE__);     \
   } while (0)

@@ -11,10 +11,6 @@
 
 namespace digits {
 
-namespace cuda {
-const char* compiled_architectures();  // kernels/fill.cu
-}
-
 namespace {
 
 struct Probe {
@@ -87,7 +83,9 @@ std::vector<std::pair<std::string, std::string>> cuda_info() {
   (void)cudaGetLastError();
   out.emplace_back("CUDA runtime", runtime ? version_text(runtime, 1000, 10, 100) : "unknown");
   out.emplace_back("CUDA driver", driver ? version_text(driver, 1000, 10, 100) : "no driver");
-  out.emplace_back("CUDA architectures compiled", cuda::compiled_architectures());
+#ifdef DIGITS_CUDA_ARCHS
+  out.emplace_back("CUDA architectures built", DIGITS_CUDA_ARCHS);
+#endif
 
   const Probe p = probe();
   if (p.error != cudaSuccess)
