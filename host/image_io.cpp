@@ -130,7 +130,16 @@ bool png_decode_body(png_structp png, png_infop info, PngIo* io, GrayImage* img,
   return true;
 }
 
+// IHDR must come first (PNG spec 5.6): its size is checked here, before libpng reads further chunks.
+void check_png_header(const std::vector<uint8_t>& b, const std::string& name) {
+  if (b.size() < 24 || std::memcmp(b.data() + 12, "IHDR", 4) != 0) return;  // libpng reports what is wrong
+  const auto be32 = [&](size_t i) { return uint32_t(b[i]) << 24 | uint32_t(b[i + 1]) << 16 | uint32_t(b[i + 2]) << 8 | b[i + 3]; };
+  const uint64_t w = be32(16), h = be32(20);
+  if (w > 0 && h > 0 && w * h > kMaxImagePixels) DIGITS_FAIL(name << ": " << too_large_message(w, h));
+}
+
 GrayImage decode_png(const std::vector<uint8_t>& bytes, const std::string& name) {
+  check_png_header(bytes, name);
   PngIo io;
   io.data = bytes.data();
   io.size = bytes.size();

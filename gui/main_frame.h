@@ -1,0 +1,105 @@
+// MainFrame: the digits-gui window. Paint panel and its controls on the left; on the right the digits read
+// (large), each digit's confidence, the ten probability bars of the selected digit and the 28x28 inputs the
+// network received. Menus for files, model and device; the status bar names the backend and the time.
+// Inference runs on a PredictionWorker; every handler reports errors in the window instead of throwing.
+#pragma once
+
+#include <wx/frame.h>
+#include <wx/timer.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "backend.h"
+#include "prediction_worker.h"
+
+class wxCheckBox;
+class wxSlider;
+class wxStaticText;
+
+namespace digits::gui {
+
+class InputPreview;
+class PaintPanel;
+class ProbabilityView;
+
+struct GuiOptions {
+  std::string model;  // empty: the bundled default
+  DevicePref device = DevicePref::Auto;
+  // CPU threads for inference. One by default: the GUI classifies a handful of digits at a time, where a
+  // second thread gains little and, on a busy machine, OpenMP barriers can cost tens of milliseconds.
+  int threads = 1;
+  bool log_predictions = false;  // one JSON line per shown prediction on stdout
+};
+
+// One line of --log-predictions output:
+// {"digits":"7","predictions":[{"digit":7,"confidence":0.99,"probs":[...10]}],"empty":false,"ms":1.2}
+std::string prediction_json(const Prediction& p);
+
+class MainFrame : public wxFrame {
+ public:
+  explicit MainFrame(const GuiOptions& opt);
+  ~MainFrame() override;
+
+  // Shows an error in the window (result area and status bar); never throws.
+  void ReportError(const wxString& what);
+
+ private:
+  void BuildMenus();
+  void BuildLayout();
+  void LoadModel();
+  void RequestPrediction();
+  void ShowPrediction(const Prediction& p);
+  void ShowSelectedBars();
+  void ShowMessage(const wxString& text, bool error);
+  void UpdateStatus();
+  void MaybeAnnounceReady();
+  template <class F>
+  void Safely(const char* what, F&& f);
+
+  // worker results, on the UI thread
+  void OnModelLoaded(const ModelInfo& info);
+  void OnPredicted(const PredictionResult& r);
+
+  // events
+  void OnDrawingChanged(wxCommandEvent& event);
+  void OnLiveTimer(wxTimerEvent& event);
+  void OnDigitSelected(wxCommandEvent& event);
+  void OnOpenImage(wxCommandEvent& event);
+  void OnSaveDrawing(wxCommandEvent& event);
+  void OnChooseModel(wxCommandEvent& event);
+  void OnDevice(wxCommandEvent& event);
+  void OnClear(wxCommandEvent& event);
+  void OnUndo(wxCommandEvent& event);
+  void OnMultiDigit(wxCommandEvent& event);
+  void OnPenWidth(wxCommandEvent& event);
+  void OnAbout(wxCommandEvent& event);
+  void OnQuit(wxCommandEvent& event);
+  void OnClose(wxCloseEvent& event);
+
+  GuiOptions opt_;
+  PaintPanel* paint_ = nullptr;
+  ProbabilityView* bars_ = nullptr;
+  InputPreview* preview_ = nullptr;
+  wxStaticText* answer_ = nullptr;
+  wxStaticText* details_ = nullptr;
+  wxStaticText* bars_title_ = nullptr;
+  wxStaticText* message_ = nullptr;
+  wxSlider* pen_ = nullptr;
+  wxCheckBox* multi_ = nullptr;
+  wxTimer live_timer_;
+
+  std::unique_ptr<PredictionWorker> worker_;
+  uint64_t next_seq_ = 1;   // the next request's number
+  uint64_t shown_seq_ = 0;  // the newest result shown: older ones arriving late are dropped
+  bool model_ok_ = false;
+  bool loading_ = false;
+  std::string backend_name_, model_text_;
+  wxString warning_;              // stays in the message area while it holds (e.g. CUDA asked for, CPU used)
+  bool prediction_error_ = false;  // the message area shows a prediction error that a success clears
+  Prediction last_;
+  bool canvas_shown_ = false, announced_ = false;
+};
+
+}  // namespace digits::gui

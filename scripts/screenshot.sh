@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Makes docs/screenshot.png: starts digits-gui under Xvfb, draws a multi-digit number with synthetic mouse
+# strokes, waits for the answer, and captures the window (import -window root, cropped to the frame).
+#   usage: scripts/screenshot.sh [DIGITS_GUI [MODEL_FILE [NUMBER]]]
+#   defaults: build/gui/digits-gui, data/models/default.safetensors, 2024
+# Needs xvfb-run, xdotool and ImageMagick's import (apt-get install xvfb xauth xdotool imagemagick).
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+GUI=${1:-$ROOT/build/gui/digits-gui}
+MODEL=${2:-$ROOT/data/models/default.safetensors}
+NUMBER=${3:-2024}
+OUT=${DIGITS_SCREENSHOT:-$ROOT/docs/screenshot.png}
+XDRAW_WHO=screenshot
+fail() {
+  echo "$XDRAW_WHO: FAIL: $*" >&2
+  exit 1
+}
+
+[ -x "$GUI" ] || fail "$GUI is not an executable: build the digits-gui target (or pass its path)"
+[ -f "$MODEL" ] || fail "model file '$MODEL' not found: train one with digits train --out $MODEL (or pass its path)"
+case "$NUMBER" in *[!0-9]* | "") fail "NUMBER must be digits, got '$NUMBER'" ;; esac
+for tool in xvfb-run xdotool import; do command -v $tool >/dev/null || fail "$tool not found"; done
+
+if [ -z "${DIGITS_SCREENSHOT_UNDER_XVFB:-}" ]; then
+  export DIGITS_SCREENSHOT_UNDER_XVFB=1
+  timeout --kill-after=5 120 xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp" "$0" "$GUI" "$MODEL" "$NUMBER"
+  rc=$?
+  if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then fail "timed out"; fi
+  exit $rc
+fi
+
+# shellcheck source=../tests/gui/xdraw.sh
+. "$ROOT/tests/gui/xdraw.sh"
+work=$(mktemp -d "${TMPDIR:-/tmp}/digits-screenshot.XXXXXX")
+trap 'gui_stop; rm -rf "$work"' EXIT
+
+gui_start "$work" "$GUI" --model "$MODEL"
+
+# Lay the digits out in a row across the canvas, on a slightly wavy baseline like handwriting.
+n=${#NUMBER}
+S=$((CH * 45 / 100))
+pitch=$((S * 78 / 100))
+if [ $((pitch * n)) -gt $((CW * 90 / 100)) ]; then
+  pitch=$((CW * 90 / 100 / n))
+  S=$((pitch * 100 / 78))
+fi
+x=$(((CW - pitch * n + S * 18 / 100) / 2))
+since=$(log_lines)
+for ((i = 0; i < n; i++)); do
+  glyph "${NUMBER:i:1}" $((x + i * pitch)) $(((CH - S) / 2 + (i % 2) * S / 20)) $S
+done
+line=$(settled_line "$since") || exit 1
+echo "drew $NUMBER, the window read '$(digits_of "$line")'"
+
+# Capture the whole screen, then crop to the frame (no window manager: no decorations to include).
+read -r W H X Y <<<"$(xdotool getwindowgeometry --shell "$GUI_WID" | awk -F= '/^WIDTH/{w=$2}/^HEIGHT/{h=$2}/^X/{x=$2}/^Y/{y=$2}END{print w, h, x, y}')"
+mkdir -p "$(dirname "$OUT")"
+import -window root -crop "${W}x${H}+${X}+${Y}" +repage "$work/shot.png" || fail "import failed"
+mv "$work/shot.png" "$OUT"
+echo "wrote $OUT (${W}x${H})"
