@@ -2,12 +2,12 @@
 # Makes docs/screenshot.png: starts digits-gui under Xvfb, draws a multi-digit number with synthetic mouse
 # strokes, waits for the answer, and captures the window (import -window root, cropped to the frame).
 #   usage: scripts/screenshot.sh [DIGITS_GUI [MODEL_FILE [NUMBER]]]
-#   defaults: build/gui/digits-gui, data/models/default.safetensors, 2024
+#   defaults: build/digits-gui, data/models/default.safetensors, 2024
 # Needs xvfb-run, xdotool and ImageMagick's import (apt-get install xvfb xauth xdotool imagemagick).
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-GUI=${1:-$ROOT/build/gui/digits-gui}
+GUI=${1:-$ROOT/build/digits-gui}
 MODEL=${2:-$ROOT/data/models/default.safetensors}
 NUMBER=${3:-2024}
 OUT=${DIGITS_SCREENSHOT:-$ROOT/docs/screenshot.png}
