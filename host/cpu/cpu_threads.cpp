@@ -51,7 +51,7 @@ struct Scratch {
 }  // namespace
 
 float* scratch(size_t n, int slot) {
-  constexpr int kSlots = 4;
+  constexpr int kSlots = 6;
   DIGITS_CHECK(slot >= 0 && slot < kSlots, "scratch slot " << slot);
   thread_local Scratch bufs[kSlots];
   Scratch& b = bufs[slot];

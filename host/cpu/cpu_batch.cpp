@@ -1,0 +1,30 @@
+// Optimised CPU batch gathering: images picked by index from the resident uint8 data set, normalised,
+// one image per loop iteration spread over threads.
+#include <omp.h>
+
+#include "cpu/cpu_common.h"
+#include "cpu/cpu_ops.h"
+#include "error.h"
+
+namespace digits::cpu {
+
+void gather_batch(int n, int pixels,
+                  const uint8_t* images,  // (count, pixels)
+                  const uint8_t* labels,  // (count)
+                  const int32_t* index,   // (n)
+                  float scale, float shift,
+                  float* x,               // (n, pixels)
+                  int32_t* labels_out) {  // (n)
+  DIGITS_CHECK(n >= 0 && pixels > 0, "gather_batch: bad shape n=" << n << " pixels=" << pixels);
+  for (int i = 0; i < n; ++i) DIGITS_CHECK(index[i] >= 0, "gather_batch: negative index " << index[i] << " at " << i);
+  const int nt = detail::threads();
+#pragma omp parallel for num_threads(nt) schedule(static) if (size_t(n) * pixels > detail::kParallelMin)
+  for (int i = 0; i < n; ++i) {
+    const uint8_t* img = images + size_t(index[i]) * pixels;
+    float* xi = x + size_t(i) * pixels;
+    for (int j = 0; j < pixels; ++j) xi[j] = float(img[j]) * scale + shift;
+    labels_out[i] = int32_t(labels[index[i]]);
+  }
+}
+
+}  // namespace digits::cpu

@@ -1,0 +1,459 @@
+// Winograd F(2x2, 3x3) convolutions for the CPU (see cpu_winograd.h). The output is cut into 2x2
+// tiles, each read from a 4x4 input tile. Per block of tile rows (about 112 tiles, so the transformed
+// data stays in L2): transform inputs V = B^T d B, run 16 OpenBLAS products M = U V (U = G g G^T),
+// transform back y = A^T M A. Backward data runs the adjoint of these steps on dy (blocks of whole
+// images, overlap-adding B dV B^T); backward filter sums (A dy A^T) V^T over blocks in fixed chunks,
+// then G^T . G. All products run single-threaded inside our OpenMP regions, one block per task.
+// Transform matrices (Lavin & Gray 2016):
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
+//   A^T = [1 1 1 0; 0 1 -1 -1]. Index xi = 4a + b of a transformed tile: a vertical, b horizontal.
+#include "cpu/cpu_winograd.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+
+#include "cpu/cpu_common.h"
+#include "error.h"
+
+namespace digits::cpu::detail {
+namespace {
+
+// About this many tiles per block: 16 x (C + K) x 112 floats of V and M stay within a 1 MiB L2 for
+// C + K <= 128, and OpenBLAS runs the 16 products at ~90% of its peak from ~96 columns on.
+constexpr int kTargetTiles = 112;
+// Backward filter: this many partial sums per call at most (as the im2col path).
+constexpr int kFilterChunks = 16;
+
+// Scratch slots (per thread): V, M, the calling thread's U / partial sums, row buffers.
+constexpr int kSlotV = 0, kSlotM = 1, kSlotU = 2, kSlotPartial = 3, kSlotRows = 4;
+
+// Tiles are stored TQ + 1 per tile row: the extra one is junk (computed, never stored), which turns
+// every transform into one long unit-stride loop over the block instead of many loops of TQ.
+struct Tiling {
+  explicit Tiling(const ConvShape& s)
+      : P(s.P()), Q(s.Q()), TP((P + 1) / 2), TQ((Q + 1) / 2), L(TQ + 1), rows_per_block(std::max(1, kTargetTiles / L)) {
+    total_rows = long(s.N) * TP;
+    nblocks = (total_rows + rows_per_block - 1) / rows_per_block;
+  }
+  long first_row(long b) const { return b * rows_per_block; }
+  int rows_in(long b) const { return int(std::min<long>(rows_per_block, total_rows - b * rows_per_block)); }
+  size_t max_tiles() const { return size_t(rows_per_block) * L; }
+  int P, Q, TP, TQ, L, rows_per_block;  // L: stored tiles per tile row
+  long total_rows, nblocks;
+};
+
+// Distance in floats between the 16 planes of V, M or Mg holding n floats each. The transforms read or
+// write all 16 planes at once: a distance that is a multiple of 4 KiB would put the 16 streams in one
+// set of the 8-way L1 cache (and alias loads with stores), so the distance is padded to an odd number
+// of cache lines modulo 4 KiB.
+size_t plane_stride(size_t n) {
+  size_t s = (n + 15) / 16 * 16;
+  if ((s / 16) % 2 == 0) s += 16;
+  return s;
+}
+size_t planes_size(size_t n) { return 16 * plane_stride(n); }
+
+// ---- transforms --------------------------------------------------------------------------------
+// U = G g G^T for every filter g = w[k][c], 16 planes (plane_stride apart) of (K, C); with `flip`, g
+// is w[c][k] rotated by 180 degrees, i.e. w is (C, K, 3, 3): the filters of the backward-data
+// convolution.
+void filter_transform(int K, int C, const float* w, bool flip, float* U) {
+  const size_t KC = plane_stride(size_t(K) * C);
+  for (int k = 0; k < K; ++k)
+    for (int c = 0; c < C; ++c) {
+      float g[3][3];
+      for (int r = 0; r < 3; ++r)
+        for (int t = 0; t < 3; ++t)
+          g[r][t] = flip ? w[((size_t(c) * K + k) * 3 + (2 - r)) * 3 + (2 - t)] : w[((size_t(k) * C + c) * 3 + r) * 3 + t];
+      float T[4][3];  // G g
+      for (int t = 0; t < 3; ++t) {
+        T[0][t] = g[0][t];
+        T[1][t] = 0.5f * (g[0][t] + g[1][t] + g[2][t]);
+        T[2][t] = 0.5f * (g[0][t] - g[1][t] + g[2][t]);
+        T[3][t] = g[2][t];
+      }
+      for (int a = 0; a < 4; ++a) {  // (G g) G^T
+        const float u[4] = {T[a][0], 0.5f * (T[a][0] + T[a][1] + T[a][2]), 0.5f * (T[a][0] - T[a][1] + T[a][2]), T[a][2]};
+        for (int b = 0; b < 4; ++b) U[size_t(4 * a + b) * KC + size_t(k) * C + c] = u[b];
+      }
+    }
+}
+
+// The loops below run over all stored tiles of a block, vectorised (omp simd: the many streams never
+// overlap, which the compiler cannot prove by itself); they are also compiled for AVX2 and AVX-512
+// and picked at run time. Only additions and subtractions: every version gives the same bits.
+#define DIGITS_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+// v[xi][f] = (B^T d B)[xi] for F tiles. D0 and D1 hold the even and odd zero-padded input rows of a
+// segment with row stride 2L: tile f = li*L + j starts at column 2f of row li of D0 (its tile row 0),
+// D1 (row 1), and at 2(f + L) for tile rows 2 and 3.
+DIGITS_SIMD_CLONES void input_tiles(int F, int L, const float* D0, const float* D1, float* const* v) {
+  float *v0 = v[0], *v1 = v[1], *v2 = v[2], *v3 = v[3], *v4 = v[4], *v5 = v[5], *v6 = v[6], *v7 = v[7];
+  float *v8 = v[8], *v9 = v[9], *v10 = v[10], *v11 = v[11], *v12 = v[12], *v13 = v[13], *v14 = v[14], *v15 = v[15];
+  const float* D2 = D0 + 2 * L;
+  const float* D3 = D1 + 2 * L;
+#pragma omp simd
+  for (int f = 0; f < F; ++f) {
+    // horizontal transform d B of each tile row
+    const float* p0 = D0 + 2 * f;
+    const float* p1 = D1 + 2 * f;
+    const float* p2 = D2 + 2 * f;
+    const float* p3 = D3 + 2 * f;
+    const float a0 = p0[0] - p0[2], a1 = p0[1] + p0[2], a2 = p0[2] - p0[1], a3 = p0[1] - p0[3];
+    const float b0 = p1[0] - p1[2], b1 = p1[1] + p1[2], b2 = p1[2] - p1[1], b3 = p1[1] - p1[3];
+    const float c0 = p2[0] - p2[2], c1 = p2[1] + p2[2], c2 = p2[2] - p2[1], c3 = p2[1] - p2[3];
+    const float d0 = p3[0] - p3[2], d1 = p3[1] + p3[2], d2 = p3[2] - p3[1], d3 = p3[1] - p3[3];
+    // vertical: B^T times the rows (a, b, c, d)
+    v0[f] = a0 - c0, v1[f] = a1 - c1, v2[f] = a2 - c2, v3[f] = a3 - c3;
+    v4[f] = b0 + c0, v5[f] = b1 + c1, v6[f] = b2 + c2, v7[f] = b3 + c3;
+    v8[f] = c0 - b0, v9[f] = c1 - b1, v10[f] = c2 - b2, v11[f] = c3 - b3;
+    v12[f] = b0 - d0, v13[f] = b1 - d1, v14[f] = b2 - d2, v15[f] = b3 - d3;
+  }
+}
+
+// T tiles of one output channel, A^T m A of tile t written as columns 2t, 2t + 1 of the output-row
+// planes Y0 (tile row 0) and Y1 (tile row 1), row stride 2L.
+DIGITS_SIMD_CLONES void output_tiles(int T, const float* const* m, float* Y0, float* Y1) {
+  const float *m0 = m[0], *m1 = m[1], *m2 = m[2], *m3 = m[3], *m4 = m[4], *m5 = m[5], *m6 = m[6], *m7 = m[7];
+  const float *m8 = m[8], *m9 = m[9], *m10 = m[10], *m11 = m[11], *m12 = m[12], *m13 = m[13], *m14 = m[14];
+  const float* m15 = m[15];
+#pragma omp simd
+  for (int t = 0; t < T; ++t) {
+    // A^T m: row 0 = m[0..3] + m[4..7] + m[8..11], row 1 = m[4..7] - m[8..11] - m[12..15]
+    const float p0 = m0[t] + m4[t] + m8[t], p1 = m1[t] + m5[t] + m9[t];
+    const float p2 = m2[t] + m6[t] + m10[t], p3 = m3[t] + m7[t] + m11[t];
+    const float q0 = m4[t] - m8[t] - m12[t], q1 = m5[t] - m9[t] - m13[t];
+    const float q2 = m6[t] - m10[t] - m14[t], q3 = m7[t] - m11[t] - m15[t];
+    // times A
+    Y0[2 * t] = p0 + p1 + p2, Y0[2 * t + 1] = p1 - p2 - p3;
+    Y1[2 * t] = q0 + q1 + q2, Y1[2 * t + 1] = q1 - q2 - q3;
+  }
+}
+
+// T tiles of one output-gradient channel: mg[xi][t] = (A dY A^T)[xi], with dY rows 0 and 1 of tile t
+// at columns 2t, 2t + 1 of the planes G0 and G1.
+DIGITS_SIMD_CLONES void gradient_tiles(int T, const float* G0, const float* G1, float* const* mg) {
+  float *g0 = mg[0], *g1 = mg[1], *g2 = mg[2], *g3 = mg[3], *g4 = mg[4], *g5 = mg[5], *g6 = mg[6], *g7 = mg[7];
+  float *g8 = mg[8], *g9 = mg[9], *g10 = mg[10], *g11 = mg[11], *g12 = mg[12], *g13 = mg[13], *g14 = mg[14];
+  float* g15 = mg[15];
+#pragma omp simd
+  for (int t = 0; t < T; ++t) {
+    const float e0 = G0[2 * t], o0 = G0[2 * t + 1], e1 = G1[2 * t], o1 = G1[2 * t + 1];
+    // A dY: rows dY0, dY0 + dY1, dY0 - dY1, -dY1 as (even, odd) pairs; then each row times A^T
+    const float te0 = e0, te1 = e0 + e1, te2 = e0 - e1, te3 = -e1;
+    const float to0 = o0, to1 = o0 + o1, to2 = o0 - o1, to3 = -o1;
+    g0[t] = te0, g1[t] = te0 + to0, g2[t] = te0 - to0, g3[t] = -to0;
+    g4[t] = te1, g5[t] = te1 + to1, g6[t] = te1 - to1, g7[t] = -to1;
+    g8[t] = te2, g9[t] = te2 + to2, g10[t] = te2 - to2, g11[t] = -to2;
+    g12[t] = te3, g13[t] = te3 + to3, g14[t] = te3 - to3, g15[t] = -to3;
+  }
+}
+
+// The adjoint of input_tiles: dd[rs] = (B dV B^T)[r][s] for T tiles from the 16 planes dV[4a + b].
+DIGITS_SIMD_CLONES void input_tiles_adjoint(int T, const float* const* dv, float* const* dd) {
+  const float *v0 = dv[0], *v1 = dv[1], *v2 = dv[2], *v3 = dv[3], *v4 = dv[4], *v5 = dv[5], *v6 = dv[6], *v7 = dv[7];
+  const float *v8 = dv[8], *v9 = dv[9], *v10 = dv[10], *v11 = dv[11], *v12 = dv[12], *v13 = dv[13], *v14 = dv[14];
+  const float* v15 = dv[15];
+  float *d0 = dd[0], *d1 = dd[1], *d2 = dd[2], *d3 = dd[3], *d4 = dd[4], *d5 = dd[5], *d6 = dd[6], *d7 = dd[7];
+  float *d8 = dd[8], *d9 = dd[9], *d10 = dd[10], *d11 = dd[11], *d12 = dd[12], *d13 = dd[13], *d14 = dd[14];
+  float* d15 = dd[15];
+#pragma omp simd
+  for (int t = 0; t < T; ++t) {
+    // vertical: B times the rows a of dV: e_r[b]
+    const float e00 = v0[t], e01 = v1[t], e02 = v2[t], e03 = v3[t];
+    const float e10 = v4[t] - v8[t] + v12[t], e11 = v5[t] - v9[t] + v13[t];
+    const float e12 = v6[t] - v10[t] + v14[t], e13 = v7[t] - v11[t] + v15[t];
+    const float e20 = v4[t] + v8[t] - v0[t], e21 = v5[t] + v9[t] - v1[t];
+    const float e22 = v6[t] + v10[t] - v2[t], e23 = v7[t] + v11[t] - v3[t];
+    const float e30 = -v12[t], e31 = -v13[t], e32 = -v14[t], e33 = -v15[t];
+    // horizontal: each row times B^T
+    d0[t] = e00, d1[t] = e01 - e02 + e03, d2[t] = e01 + e02 - e00, d3[t] = -e03;
+    d4[t] = e10, d5[t] = e11 - e12 + e13, d6[t] = e11 + e12 - e10, d7[t] = -e13;
+    d8[t] = e20, d9[t] = e21 - e22 + e23, d10[t] = e21 + e22 - e20, d11[t] = -e23;
+    d12[t] = e30, d13[t] = e31 - e32 + e33, d14[t] = e31 + e32 - e30, d15[t] = -e33;
+  }
+}
+
+// Overlap-add of one quarter of every tile into the row planes: rows r0, r0 + 1 and columns s0, s0 + 1
+// of tile f land in D[r0 & 1 ...] at 2 f + s0 (+ 2L for the lower tile rows). Within one call no two
+// tiles touch the same element, so the loop vectorises; four calls in a fixed order cover the tiles.
+DIGITS_SIMD_CLONES void add_quarter(int T, int off, const float* a, const float* b, const float* c, const float* d,
+                                    float* D0, float* D1) {
+  float* p0 = D0 + off;
+  float* p1 = D1 + off;
+#pragma omp simd
+  for (int t = 0; t < T; ++t) {
+    p0[2 * t] += a[t], p0[2 * t + 1] += b[t];
+    p1[2 * t] += c[t], p1[2 * t + 1] += d[t];
+  }
+}
+
+// V = B^T d B for the block rows [row0, row0 + rows): 16 planes (plane_stride apart) of (C, T), tile
+// (lr, j) in column lr*L + j.
+void input_transform(const ConvShape& s, const Tiling& g, const float* x, long row0, int rows, float* V) {
+  const int L = g.L, T = rows * L, width = 2 * L;  // width >= W + 2 pad, since Q = W + 2 pad - 2
+  const size_t CT = plane_stride(size_t(s.C) * T), plane = size_t(rows + 1) * width + 4;  // +4: junk tile reads
+  float* buf = scratch(2 * plane, kSlotRows);
+  float* D[2] = {buf, buf + plane};
+  for (int c = 0; c < s.C; ++c) {
+    // segments: consecutive tile rows of one image share their input rows
+    for (int lr = 0; lr < rows;) {
+      const long gr = row0 + lr;
+      const int n = int(gr / g.TP), i = int(gr % g.TP), rs = std::min(rows - lr, g.TP - i);
+      const float* xc = x + (size_t(n) * s.C + c) * s.H * s.W;
+      // zero-padded rows 2(i + li) + p of the segment, li in [0, rs]: zero all, then copy the rows
+      std::memset(buf, 0, sizeof(float) * 2 * plane);
+      for (int li = 0; li <= rs; ++li)
+        for (int p = 0; p < 2; ++p) {
+          const int h = 2 * (i + li) + p - s.pad;
+          if (h < 0 || h >= s.H) continue;
+          const float* src = xc + size_t(h) * s.W;
+          float* dst = D[p] + size_t(li) * width + s.pad;
+#pragma omp simd
+          for (int w = 0; w < s.W; ++w) dst[w] = src[w];
+        }
+      float* v[16];
+      for (int xi = 0; xi < 16; ++xi) v[xi] = V + xi * CT + size_t(c) * T + size_t(lr) * L;
+      input_tiles(rs * L, L, D[0], D[1], v);
+      lr += rs;
+    }
+  }
+}
+
+// y tiles = A^T m A from M (16 planes of (K, T)) for the block rows [row0, row0 + rows); junk tiles are dropped.
+void output_transform(const ConvShape& s, const Tiling& g, const float* M, long row0, int rows, float* y) {
+  const int L = g.L, T = rows * L, P = g.P, Q = g.Q;
+  const size_t KT = plane_stride(size_t(s.K) * T);
+  float* buf = scratch(4 * size_t(T), kSlotRows);
+  float *Y0 = buf, *Y1 = buf + 2 * T;
+  for (int k = 0; k < s.K; ++k) {
+    const float* m[16];
+    for (int xi = 0; xi < 16; ++xi) m[xi] = M + xi * KT + size_t(k) * T;
+    output_tiles(T, m, Y0, Y1);
+    for (int lr = 0; lr < rows; ++lr) {
+      const long gr = row0 + lr;
+      const int n = int(gr / g.TP), i = int(gr % g.TP);
+      const float* src = Y0 + size_t(lr) * 2 * L;
+      float* y0 = y + ((size_t(n) * s.K + k) * P + 2 * i) * Q;
+#pragma omp simd
+      for (int q = 0; q < Q; ++q) y0[q] = src[q];
+      if (2 * i + 1 < P) {
+        const float* src1 = Y1 + size_t(lr) * 2 * L;
+        float* y1 = y0 + Q;
+#pragma omp simd
+        for (int q = 0; q < Q; ++q) y1[q] = src1[q];
+      }
+    }
+  }
+}
+
+// Mg (16 planes of (K, T)) = A dY A^T for the output-gradient tiles of block rows [row0, row0 + rows). Outputs
+// outside P x Q (the odd edge) and the junk tiles count as zero, so they add nothing to the filter
+// gradient.
+void gradient_transform(const ConvShape& s, const Tiling& g, const float* dy, long row0, int rows, float* Mg) {
+  const int L = g.L, T = rows * L, P = g.P, Q = g.Q, width = 2 * L;
+  const size_t KT = plane_stride(size_t(s.K) * T);
+  float* buf = scratch(2 * size_t(rows) * width, kSlotRows);
+  float *G0 = buf, *G1 = buf + size_t(rows) * width;
+  for (int k = 0; k < s.K; ++k) {
+    // dY rows 2i and 2i + 1 of every tile row, zero beyond Q (and row 2i + 1 beyond P)
+    std::memset(buf, 0, sizeof(float) * 2 * size_t(rows) * width);
+    for (int lr = 0; lr < rows; ++lr) {
+      const long gr = row0 + lr;
+      const int n = int(gr / g.TP), i = int(gr % g.TP);
+      const float* r0 = dy + ((size_t(n) * s.K + k) * P + 2 * i) * Q;
+      float* d0 = G0 + size_t(lr) * width;
+      float* d1 = G1 + size_t(lr) * width;
+#pragma omp simd
+      for (int q = 0; q < Q; ++q) d0[q] = r0[q];
+      if (2 * i + 1 < P) {
+#pragma omp simd
+        for (int q = 0; q < Q; ++q) d1[q] = r0[Q + q];
+      }
+    }
+    float* mg[16];
+    for (int xi = 0; xi < 16; ++xi) mg[xi] = Mg + xi * KT + size_t(k) * T;
+    gradient_tiles(T, G0, G1, mg);
+  }
+}
+
+// ---- the forward convolution over all blocks ---------------------------------------------------
+// y = conv(x, filters whose transform is U (16, K, C)), s is the (possibly backward-data) shape.
+void forward_with(const ConvShape& s, const float* x, const float* U, float* y) {
+  const Tiling g(s);
+  const size_t KC = plane_stride(size_t(s.K) * s.C);
+  ParallelErrors errors;
+#pragma omp parallel for num_threads(threads()) schedule(dynamic, 1) if (g.nblocks > 1)
+  for (long b = 0; b < g.nblocks; ++b) {
+    errors.run([&] {
+      const long row0 = g.first_row(b);
+      const int rows = g.rows_in(b), T = rows * g.L;
+      float* V = scratch(planes_size(size_t(s.C) * g.max_tiles()), kSlotV);
+      float* M = scratch(planes_size(size_t(s.K) * g.max_tiles()), kSlotM);
+      input_transform(s, g, x, row0, rows, V);
+      for (int xi = 0; xi < 16; ++xi)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.K, T, s.C, 1.f, U + xi * KC, s.C,
+                    V + xi * plane_stride(size_t(s.C) * T), T, 0.f, M + xi * plane_stride(size_t(s.K) * T), T);
+      output_transform(s, g, M, row0, rows, y);
+    });
+  }
+  errors.rethrow();
+}
+
+// dx = the adjoint of the forward Winograd convolution, applied to dy: Mg = A dY A^T (gradient_transform),
+// dV = U^T Mg (16 products), then dd = B dV B^T overlap-added into the padded input rows. Blocks hold
+// whole images, so no two blocks add into the same rows. Same tiles as the forward pass: 14% fewer
+// products and a cheaper input side than convolving dy with the rotated filters.
+void backward_data_adjoint(const ConvShape& s, const float* dy, const float* U, float* dx) {
+  const Tiling g(s);
+  const int L = g.L, width = 2 * L, per_image = g.TP * L;
+  const int images = std::max(1, kTargetTiles / per_image);
+  const long nblocks = (s.N + images - 1) / images;
+  const size_t KC = plane_stride(size_t(s.K) * s.C);
+  ParallelErrors errors;
+#pragma omp parallel for num_threads(threads()) schedule(dynamic, 1) if (nblocks > 1)
+  for (long b = 0; b < nblocks; ++b) {
+    errors.run([&] {
+      const int n0 = int(b * images), nb = std::min(images, s.N - n0), T = nb * per_image;
+      const size_t ct = plane_stride(size_t(s.C) * T), kt = plane_stride(size_t(s.K) * T);
+      float* dV = scratch(planes_size(size_t(s.C) * size_t(images) * per_image), kSlotV);
+      float* Mg = scratch(planes_size(size_t(s.K) * size_t(images) * per_image), kSlotM);
+      gradient_transform(s, g, dy, long(n0) * g.TP, nb * g.TP, Mg);
+      // dV[xi] (C, T) = U[xi]^T (C, K) Mg[xi] (K, T)
+      for (int xi = 0; xi < 16; ++xi)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.C, T, s.K, 1.f, U + xi * KC, s.C, Mg + xi * kt, T, 0.f,
+                    dV + xi * ct, T);
+      // per channel and image: 16 dd planes over the image's tiles, then the four quarters into the
+      // (rows + 1) x 2L row planes of the padded image, then the image's rows out of the padding
+      const size_t plane = size_t(g.TP + 1) * width + 4;  // +4: the junk tiles' spill, always zero
+      float* buf = scratch(16 * size_t(per_image) + 2 * plane, kSlotRows);
+      float* dd[16];
+      for (int r = 0; r < 16; ++r) dd[r] = buf + size_t(r) * per_image;
+      float* D0 = buf + 16 * size_t(per_image);
+      float* D1 = D0 + plane;
+      for (int c = 0; c < s.C; ++c)
+        for (int in = 0; in < nb; ++in) {
+          const float* dv[16];
+          for (int xi = 0; xi < 16; ++xi) dv[xi] = dV + xi * ct + size_t(c) * T + size_t(in) * per_image;
+          input_tiles_adjoint(per_image, dv, dd);
+          std::memset(D0, 0, sizeof(float) * 2 * plane);
+          // index rs = 4r + s; quarters in a fixed order: top-left, top-right, bottom-left, bottom-right
+          add_quarter(per_image, 0, dd[0], dd[1], dd[4], dd[5], D0, D1);
+          add_quarter(per_image, 2, dd[2], dd[3], dd[6], dd[7], D0, D1);
+          add_quarter(per_image, width, dd[8], dd[9], dd[12], dd[13], D0, D1);
+          add_quarter(per_image, width + 2, dd[10], dd[11], dd[14], dd[15], D0, D1);
+          float* dxc = dx + (size_t(n0 + in) * s.C + c) * s.H * s.W;
+          for (int h = 0; h < s.H; ++h) {  // padded row h + pad = 2 li + p
+            const int hp = h + s.pad;
+            const float* src = (hp & 1 ? D1 : D0) + size_t(hp >> 1) * width + s.pad;
+            float* dst = dxc + size_t(h) * s.W;
+#pragma omp simd
+            for (int w = 0; w < s.W; ++w) dst[w] = src[w];
+          }
+        }
+    });
+  }
+  errors.rethrow();
+}
+
+}  // namespace
+
+// ---- public ------------------------------------------------------------------------------------
+namespace {
+std::atomic<bool> g_winograd_enabled{true};
+}  // namespace
+
+void set_winograd_enabled(bool on) { g_winograd_enabled.store(on); }
+bool winograd_enabled() { return g_winograd_enabled.load(std::memory_order_relaxed); }
+
+bool winograd_applicable(const ConvShape& s) {
+  return winograd_enabled() && s.R == 3 && s.S == 3 && s.pad <= 2 && s.C >= 16 && s.K >= 16 && s.P() >= 2 && s.Q() >= 2;
+}
+
+void winograd_forward(const ConvShape& s, const float* x, const float* w, float* y) {
+  DIGITS_CHECK(winograd_applicable(s), "winograd: shape not supported");
+  float* U = scratch(planes_size(size_t(s.K) * s.C), kSlotU);
+  filter_transform(s.K, s.C, w, false, U);
+  forward_with(s, x, U, y);
+}
+
+void winograd_backward_data(const ConvShape& s, const float* dy, const float* w, float* dx) {
+  DIGITS_CHECK(winograd_applicable(s), "winograd: shape not supported");
+  const Tiling g(s);
+  if (g.TP * g.L <= 4 * kTargetTiles) {  // images small enough to be whole blocks
+    float* U = scratch(planes_size(size_t(s.K) * s.C), kSlotU);
+    filter_transform(s.K, s.C, w, false, U);
+    backward_data_adjoint(s, dy, U, dx);
+    return;
+  }
+  // large images: dx = conv(dy padded by 2 - pad, w transposed to (C, K) and rotated by 180 degrees)
+  const ConvShape t{s.N, s.K, s.P(), s.Q(), s.C, 3, 3, 2 - s.pad};
+  DIGITS_CHECK(t.P() == s.H && t.Q() == s.W, "winograd: backward-data geometry");
+  float* U = scratch(planes_size(size_t(s.K) * s.C), kSlotU);
+  filter_transform(t.K, t.C, w, true, U);
+  forward_with(t, dy, U, dx);
+}
+
+void winograd_backward_filter(const ConvShape& s, const float* x, const float* dy, float* dw) {
+  DIGITS_CHECK(winograd_applicable(s), "winograd: shape not supported");
+  const Tiling g(s);
+  const size_t KC = plane_stride(size_t(s.K) * s.C), usize = 16 * KC;  // dU: 16 planes of (K, C)
+  if (g.nblocks == 0) {
+    std::fill(dw, dw + s.weight_size(), 0.f);
+    return;
+  }
+  // chunks of consecutive blocks; their number depends on the shape only
+  const long chunk = (g.nblocks + kFilterChunks - 1) / kFilterChunks;
+  const long nchunks = (g.nblocks + chunk - 1) / chunk;
+  float* partial = scratch(size_t(nchunks) * usize, kSlotPartial);
+  ParallelErrors errors;
+#pragma omp parallel for num_threads(threads()) schedule(dynamic, 1) if (nchunks > 1)
+  for (long ci = 0; ci < nchunks; ++ci) {
+    errors.run([&] {
+      float* dU = partial + size_t(ci) * usize;
+      float* V = scratch(planes_size(size_t(s.C) * g.max_tiles()), kSlotV);
+      float* Mg = scratch(planes_size(size_t(s.K) * g.max_tiles()), kSlotM);
+      for (long b = ci * chunk; b < std::min(g.nblocks, (ci + 1) * chunk); ++b) {
+        const long row0 = g.first_row(b);
+        const int rows = g.rows_in(b), T = rows * g.L;
+        input_transform(s, g, x, row0, rows, V);
+        gradient_transform(s, g, dy, row0, rows, Mg);
+        // dU[xi] (K, C) (+)= Mg[xi] (K, T) V[xi]^T (T, C)
+        for (int xi = 0; xi < 16; ++xi)
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.K, s.C, T, 1.f, Mg + xi * plane_stride(size_t(s.K) * T),
+                      T, V + xi * plane_stride(size_t(s.C) * T), T, b == ci * chunk ? 0.f : 1.f, dU + xi * KC, s.C);
+      }
+    });
+  }
+  errors.rethrow();
+  // per filter (k, c): the chunks' sum in a fixed order, then dw = G^T dU G
+#pragma omp parallel for num_threads(threads()) schedule(static) if (size_t(nchunks) * usize > kParallelMin)
+  for (int k = 0; k < s.K; ++k)
+    for (int c = 0; c < s.C; ++c) {
+      float u[4][4];
+      for (int xi = 0; xi < 16; ++xi) {
+        const size_t at = xi * KC + size_t(k) * s.C + c;
+        float sum = partial[at];
+        for (long ci = 1; ci < nchunks; ++ci) sum += partial[size_t(ci) * usize + at];
+        u[xi / 4][xi % 4] = sum;
+      }
+      float T[3][4];  // G^T dU
+      for (int b = 0; b < 4; ++b) {
+        T[0][b] = u[0][b] + 0.5f * (u[1][b] + u[2][b]);
+        T[1][b] = 0.5f * (u[1][b] - u[2][b]);
+        T[2][b] = 0.5f * (u[1][b] + u[2][b]) + u[3][b];
+      }
+      float* out = dw + (size_t(k) * s.C + c) * 9;
+      for (int r = 0; r < 3; ++r) {
+        out[r * 3 + 0] = T[r][0] + 0.5f * (T[r][1] + T[r][2]);
+        out[r * 3 + 1] = 0.5f * (T[r][1] - T[r][2]);
+        out[r * 3 + 2] = 0.5f * (T[r][1] + T[r][2]) + T[r][3];
+      }
+    }
+}
+
+}  // namespace digits::cpu::detail
