@@ -1,5 +1,6 @@
 // Optimised CPU convolution. 3x3 filters with enough channels go to Winograd F(2x2, 3x3)
-// (cpu_winograd.cpp); the rest is im2col + OpenBLAS sgemm per image, images spread over OpenMP
+// (cpu_winograd.cpp); unpadded 5x5 filters over few input channels (the first layers) to a
+// direct register-blocked kernel (forward and backward filter); the rest is im2col + OpenBLAS sgemm per image, images spread over OpenMP
 // threads (cblas inside our parallel regions runs single-threaded in the OpenMP build of OpenBLAS).
 // Backward filter sums per-image products into per-chunk partials whose chunking depends on N only,
 // then adds the partials in a fixed order, so every result is the same for any thread count.
@@ -107,6 +108,229 @@ void gemm_backward_filter(const ConvShape& s, const Geometry& g, const float* dy
               int(g.PQ), beta, dw, int(g.CRS));
 }
 
+
+// ---- direct convolution for few input channels (the first layer: C*R*S small) -------------------
+// im2col + sgemm runs such layers at a fraction of the FMA peak (the summed dimension C*R*S is ~9-25,
+// so the product is dominated by packing and by loading and storing its result). Here each output row
+// is computed in registers: 8 output channels x up to 24 columns (3 vectors of 8) accumulate over the
+// taps, the filter taps broadcast from a (C*R*S, K) transposed copy. Backward filter accumulates
+// 4 channels x S taps of one filter row in vectors over the columns. Compiled three times (AVX-512,
+// AVX2+FMA, baseline) from the same code and picked at run time; the thread count never changes a sum.
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+// The helpers below pass 32-byte vectors by value; they are always inlined into one ISA's caller.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+inline __attribute__((always_inline)) v8f load8(const float* p) {
+  v8f v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline __attribute__((always_inline)) void store8(float* p, v8f v) { std::memcpy(p, &v, sizeof v); }
+
+constexpr int kDirectKB = 8;        // output channels per register block (forward)
+constexpr int kDirectFilterKB = 4;  // output channels per register block (backward filter)
+
+// 5x5 only: measured on the seed conv1 (1 thread, loaded machine) forward 2.06 -> 1.67 ms and backward
+// filter 2.12 -> 1.87 ms CPU time; for 3x3 (9 taps) the stores dominate and im2col + sgemm stayed faster.
+bool direct_applicable(const ConvShape& s) {
+  return s.pad == 0 && size_t(s.C) * s.R * s.S <= 64 && s.Q() >= 8 && s.K % kDirectKB == 0 && s.S == 5;
+}
+
+// One output row p of one image, channels [k0, k0 + 8), columns [q0, q0 + 8 NV): y = sum over taps.
+template <int NV>
+inline __attribute__((always_inline)) void direct_fwd_block(const ConvShape& s, int P, int Q, const float* xn,
+                                                            const float* wt, float* yn, int p, int k0, int q0) {
+  v8f acc[kDirectKB][NV];
+  for (int kk = 0; kk < kDirectKB; ++kk)
+    for (int j = 0; j < NV; ++j) acc[kk][j] = v8f{};
+  for (int c = 0; c < s.C; ++c)
+    for (int r = 0; r < s.R; ++r) {
+      const float* row = xn + (size_t(c) * s.H + p + r) * s.W + q0;
+      const float* wr = wt + (size_t(c) * s.R + r) * s.S * s.K + k0;
+      for (int t = 0; t < s.S; ++t) {
+        v8f xv[NV];
+        for (int j = 0; j < NV; ++j) xv[j] = load8(row + t + 8 * j);
+        const float* wp = wr + size_t(t) * s.K;
+        for (int kk = 0; kk < kDirectKB; ++kk) {
+          const float wv = wp[kk];
+          for (int j = 0; j < NV; ++j) acc[kk][j] += wv * xv[j];
+        }
+      }
+    }
+  for (int kk = 0; kk < kDirectKB; ++kk)
+    for (int j = 0; j < NV; ++j) store8(yn + (size_t(k0 + kk) * P + p) * Q + q0 + 8 * j, acc[kk][j]);
+}
+
+// Output rows [row_begin, row_end) of the flattened (n, p) range. Columns in blocks of 24; the last
+// block is shifted left to end at Q (overlapping columns are computed twice, identically).
+inline __attribute__((always_inline)) void direct_fwd_rows_body(const ConvShape& s, const float* x, const float* wt,
+                                                               float* y, long row_begin, long row_end) {
+  const int P = s.P(), Q = s.Q();
+  for (long nr = row_begin; nr < row_end; ++nr) {
+    const int n = int(nr / P), p = int(nr % P);
+    const float* xn = x + size_t(n) * s.C * s.H * s.W;
+    float* yn = y + size_t(n) * s.K * P * Q;
+    for (int k0 = 0; k0 < s.K; k0 += kDirectKB)
+      for (int q0 = 0; q0 < Q;) {
+        const int rem = Q - q0, nv = std::min({3, (rem + 7) / 8, Q / 8}), start = std::min(q0, Q - 8 * nv);
+        if (nv == 3)
+          direct_fwd_block<3>(s, P, Q, xn, wt, yn, p, k0, start);
+        else if (nv == 2)
+          direct_fwd_block<2>(s, P, Q, xn, wt, yn, p, k0, start);
+        else
+          direct_fwd_block<1>(s, P, Q, xn, wt, yn, p, k0, start);
+        q0 = start + 8 * nv;
+      }
+  }
+}
+
+// dw accumulators (K, C, R, S, 8 lanes) += the products of one image, for S taps per filter row.
+template <int S>
+inline __attribute__((always_inline)) void direct_filter_image_body(const ConvShape& s, const float* xn,
+                                                                   const float* dyn, float* accv) {
+  const int P = s.P(), Q = s.Q(), Q8 = Q / 8 * 8;
+  v8i tail_mask;  // lane j is column Q - 8 + j: kept when not yet summed by the full vectors
+  for (int j = 0; j < 8; ++j) tail_mask[j] = Q - 8 + j >= Q8 ? -1 : 0;
+  for (int k0 = 0; k0 < s.K; k0 += kDirectFilterKB)
+    for (int c = 0; c < s.C; ++c)
+      for (int r = 0; r < s.R; ++r) {
+        v8f acc[kDirectFilterKB][S];
+        float* av[kDirectFilterKB];
+        for (int kk = 0; kk < kDirectFilterKB; ++kk) {
+          av[kk] = accv + ((size_t(k0 + kk) * s.C + c) * s.R + r) * S * 8;
+          for (int t = 0; t < S; ++t) acc[kk][t] = load8(av[kk] + 8 * t);
+        }
+        for (int p = 0; p < P; ++p) {
+          const float* xrow = xn + (size_t(c) * s.H + p + r) * s.W;
+          const float* dyrow = dyn + size_t(k0) * P * Q + size_t(p) * Q;
+          for (int q0 = 0; q0 < Q8; q0 += 8) {
+            v8f dv[kDirectFilterKB];
+            for (int kk = 0; kk < kDirectFilterKB; ++kk) dv[kk] = load8(dyrow + size_t(kk) * P * Q + q0);
+            for (int t = 0; t < S; ++t) {
+              const v8f xv = load8(xrow + q0 + t);
+              for (int kk = 0; kk < kDirectFilterKB; ++kk) acc[kk][t] += dv[kk] * xv;
+            }
+          }
+          if (Q8 < Q) {  // the last Q - Q8 columns: vectors ending at column Q - 1, lanes before Q8 masked off
+            v8f dv[kDirectFilterKB];
+            for (int kk = 0; kk < kDirectFilterKB; ++kk) dv[kk] = load8(dyrow + size_t(kk) * P * Q + Q - 8);
+            for (int t = 0; t < S; ++t) {
+              const v8f xv = load8(xrow + Q - 8 + t);  // columns up to Q - 1 + t <= W - 1
+              for (int kk = 0; kk < kDirectFilterKB; ++kk) acc[kk][t] += (v8f)((v8i)(dv[kk] * xv) & tail_mask);
+            }
+          }
+        }
+        for (int kk = 0; kk < kDirectFilterKB; ++kk)
+          for (int t = 0; t < S; ++t) store8(av[kk] + 8 * t, acc[kk][t]);
+      }
+}
+
+inline __attribute__((always_inline)) void direct_filter_images_body(const ConvShape& s, const float* x,
+                                                                    const float* dy, int n0, int n1, float* accv) {
+  const size_t CHW = size_t(s.C) * s.H * s.W, KPQ = size_t(s.K) * s.P() * s.Q();
+  for (int n = n0; n < n1; ++n) {
+    direct_filter_image_body<5>(s, x + n * CHW, dy + n * KPQ, accv);
+  }
+}
+
+__attribute__((target("avx512f,avx512vl,fma"))) void direct_fwd_rows_avx512(const ConvShape& s, const float* x,
+                                                                            const float* wt, float* y, long b, long e) {
+  direct_fwd_rows_body(s, x, wt, y, b, e);
+}
+__attribute__((target("avx2,fma"))) void direct_fwd_rows_avx2(const ConvShape& s, const float* x, const float* wt,
+                                                              float* y, long b, long e) {
+  direct_fwd_rows_body(s, x, wt, y, b, e);
+}
+void direct_fwd_rows_base(const ConvShape& s, const float* x, const float* wt, float* y, long b, long e) {
+  direct_fwd_rows_body(s, x, wt, y, b, e);
+}
+__attribute__((target("avx512f,avx512vl,fma"))) void direct_filter_avx512(const ConvShape& s, const float* x,
+                                                                          const float* dy, int n0, int n1, float* a) {
+  direct_filter_images_body(s, x, dy, n0, n1, a);
+}
+__attribute__((target("avx2,fma"))) void direct_filter_avx2(const ConvShape& s, const float* x, const float* dy,
+                                                            int n0, int n1, float* a) {
+  direct_filter_images_body(s, x, dy, n0, n1, a);
+}
+void direct_filter_base(const ConvShape& s, const float* x, const float* dy, int n0, int n1, float* a) {
+  direct_filter_images_body(s, x, dy, n0, n1, a);
+}
+#pragma GCC diagnostic pop
+
+enum class Isa { Base, Avx2, Avx512 };
+Isa detect_isa() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return Isa::Avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
+  return Isa::Base;
+}
+Isa isa() {
+  static const Isa i = detect_isa();
+  return i;
+}
+
+void direct_forward(const ConvShape& s, const float* x, const float* w, float* y) {
+  const size_t CRS = size_t(s.C) * s.R * s.S;
+  // wt (CRS, K) = w (K, CRS) transposed: the 8 taps of a register block are contiguous
+  float* wt = detail::scratch(CRS * s.K, 2);
+  for (int k = 0; k < s.K; ++k)
+    for (size_t i = 0; i < CRS; ++i) wt[i * s.K + k] = w[k * CRS + i];
+  const long rows = long(s.N) * s.P();
+  const int nt = detail::threads();
+  const Isa is = isa();
+  // fixed row ranges: each output is computed by one call whatever the thread count
+  constexpr long kRowsPerTask = 8;
+  const long tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (tasks > 1 && s.out_size() > detail::kParallelMin / 4)
+  for (long tk = 0; tk < tasks; ++tk) {
+    const long b = tk * kRowsPerTask, e = std::min(rows, b + kRowsPerTask);
+    if (is == Isa::Avx512)
+      direct_fwd_rows_avx512(s, x, wt, y, b, e);
+    else if (is == Isa::Avx2)
+      direct_fwd_rows_avx2(s, x, wt, y, b, e);
+    else
+      direct_fwd_rows_base(s, x, wt, y, b, e);
+  }
+}
+
+void direct_backward_filter(const ConvShape& s, const float* x, const float* dy, float* dw) {
+  const size_t wsize = s.weight_size();
+  if (s.N == 0) {
+    std::fill(dw, dw + wsize, 0.f);
+    return;
+  }
+  // chunks of consecutive images (their number depends on N only), each summed by one thread into
+  // 8-lane vector partials; then per weight: lanes in order, chunks in order
+  const int chunk = (s.N + kFilterChunks - 1) / kFilterChunks;
+  const int nchunks = (s.N + chunk - 1) / chunk;
+  const size_t vsize = wsize * 8;
+  float* partial = detail::scratch(size_t(nchunks) * vsize, 3);
+  const int nt = detail::threads();
+  const Isa is = isa();
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nchunks > 1)
+  for (int ci = 0; ci < nchunks; ++ci) {
+    float* a = partial + size_t(ci) * vsize;
+    std::fill(a, a + vsize, 0.f);
+    const int n0 = ci * chunk, n1 = std::min(s.N, n0 + chunk);
+    if (is == Isa::Avx512)
+      direct_filter_avx512(s, x, dy, n0, n1, a);
+    else if (is == Isa::Avx2)
+      direct_filter_avx2(s, x, dy, n0, n1, a);
+    else
+      direct_filter_base(s, x, dy, n0, n1, a);
+  }
+  for (size_t i = 0; i < wsize; ++i) {
+    float sum = 0.f;
+    for (int ci = 0; ci < nchunks; ++ci) {
+      const float* l = partial + size_t(ci) * vsize + i * 8;
+      sum += ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+    }
+    dw[i] = sum;
+  }
+}
+
 }  // namespace
 
 // ---- forward -----------------------------------------------------------------------------------
@@ -116,6 +340,7 @@ void conv2d_forward(const ConvShape& s,
                     float* y) {      // (N, K, P, Q)
   check(s);
   if (detail::winograd_applicable(s)) return detail::winograd_forward(s, x, w, y);
+  if (direct_applicable(s)) return direct_forward(s, x, w, y);
   const Geometry g(s);
   const int nt = detail::threads();
   if (s.N == 1) {
@@ -194,6 +419,7 @@ void conv2d_backward_filter(const ConvShape& s,
                             float* dw) {      // (K, C, R, S)
   check(s);
   if (detail::winograd_applicable(s)) return detail::winograd_backward_filter(s, x, dy, dw);
+  if (direct_applicable(s)) return direct_backward_filter(s, x, dy, dw);
   const Geometry g(s);
   const int nt = detail::threads();
   const size_t wsize = s.weight_size();

@@ -89,7 +89,11 @@ INSTANTIATE_TEST_SUITE_P(Cpu, CpuConv, ::testing::Values(
     ConvShape{ 4, 16,  3,  3, 16, 3, 3, 0},   // 3x3 with a 1x1 output: im2col
     ConvShape{ 4,  1, 28, 28, 32, 5, 5, 0},   // seed conv1
     ConvShape{ 2, 32, 12, 12, 64, 3, 3, 0},   // seed conv2
-    ConvShape{ 2, 32, 26, 26, 64, 3, 3, 0}),  // keras conv2
+    ConvShape{ 2, 32, 26, 26, 64, 3, 3, 0},   // keras conv2
+    ConvShape{ 3,  2,  9, 32,  8, 5, 5, 0},   // direct: Q=28 (shifted last block, 4-column filter tail)
+    ConvShape{ 2,  3, 12, 13, 16, 5, 5, 0},   // direct: Q=9 (overlapping 8-column blocks)
+    ConvShape{ 1,  1, 28, 28, 32, 5, 5, 0},   // direct: seed conv1, N=1
+    ConvShape{19,  1, 28, 28, 32, 5, 5, 0}),  // direct: seed conv1, uneven filter chunks
     conv_name);
 // clang-format on
 
@@ -156,7 +160,7 @@ TEST(CpuMaxPool, ForwardAndBackwardMatchReferenceIncludingTies) {
   // clang-format off
   for (const PoolShape s : {PoolShape{1, 1, 5, 5, 2}, PoolShape{2, 3, 7, 9, 2}, PoolShape{3, 5, 6, 6, 3},
                             PoolShape{1, 17, 4, 4, 4}, PoolShape{2, 2, 9, 4, 1}, PoolShape{4, 33, 24, 24, 2},
-                            PoolShape{2, 3, 11, 10, 3}}) {
+                            PoolShape{2, 3, 11, 10, 3}, PoolShape{2, 3, 13, 19, 2}}) {
     // clang-format on
     SCOPED_TRACE(::testing::Message() << "N=" << s.N << " C=" << s.C << " H=" << s.H << " W=" << s.W
                                       << " size=" << s.size);
@@ -177,6 +181,18 @@ TEST(CpuMaxPool, ForwardAndBackwardMatchReferenceIncludingTies) {
       EXPECT_EQ(dx, want_dx);
     }
   }
+}
+
+TEST(CpuMaxPool, BackwardRoutesAnArgmaxOutsideItsWindowAsTheReference) {
+  // argmax values are only required to lie in the plane: the one-pass 2x2 path must fall back
+  const PoolShape s{2, 3, 12, 12, 2};
+  const auto dy = random_vector(s.out_size(), 11);
+  std::vector<int32_t> am(s.out_size());
+  for (size_t i = 0; i < am.size(); ++i) am[i] = int32_t((i * 7) % (size_t(s.H) * s.W));
+  auto dx = poisoned(s.in_size()), want_dx = poisoned(s.in_size());
+  cpu::maxpool_backward(s, dy.data(), am.data(), dx.data());
+  ref::maxpool_backward(s, dy.data(), am.data(), want_dx.data());
+  EXPECT_CLOSE(dx, want_dx, testing::kReduction);
 }
 
 TEST(CpuMaxPool, BackwardRejectsArgmaxOutsideThePlane) {
@@ -373,7 +389,8 @@ TEST_F(CpuOpsTest, ResultsAreBitIdenticalForOneTwoThreeThreads) {
   for (const ConvShape s : {ConvShape{37, 8, 14, 14, 16, 3, 3, 1}, ConvShape{1, 32, 26, 26, 64, 3, 3, 0},
                             ConvShape{37, 16, 10, 9, 24, 3, 3, 1}, ConvShape{128, 32, 12, 12, 64, 3, 3, 0},
                             ConvShape{1, 8, 14, 14, 16, 3, 3, 1}, ConvShape{1, 1, 28, 28, 32, 5, 5, 0},
-                            ConvShape{128, 1, 28, 28, 4, 5, 5, 0}, ConvShape{5, 6, 7, 7, 9, 1, 1, 0}}) {
+                            ConvShape{128, 1, 28, 28, 4, 5, 5, 0}, ConvShape{37, 1, 28, 28, 32, 3, 3, 0},
+                            ConvShape{128, 1, 28, 28, 32, 5, 5, 0}, ConvShape{5, 6, 7, 7, 9, 1, 1, 0}}) {
     // clang-format on
     SCOPED_TRACE(::testing::Message() << "conv N=" << s.N << " C=" << s.C << " H=" << s.H << " K=" << s.K);
     const auto x = random_vector(s.in_size(), 30), w = random_vector(s.weight_size(), 31),
