@@ -3,6 +3,7 @@
 #include "model.h"
 
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <sstream>
 
@@ -131,15 +132,42 @@ const Preset& find_preset(const std::string& name) {
 }
 
 // ---- Model --------------------------------------------------------------------------------------------
+namespace {
+// Sanity limits on what a spec may ask for, checked before anything is allocated, so that a spec of a few
+// bytes (typed, or in a hostile model file) cannot make us allocate and touch tens of gigabytes. The
+// presets use about 1.2 M parameters and 1 MB of activations per image: the limits leave ample room.
+constexpr size_t kMaxParams = size_t(1) << 28;                  // 1 GiB of float32 weights
+constexpr size_t kMaxActivationFloatsPerImage = size_t(1) << 28;  // 1 GiB of activations per image
+
+// Adds one layer's parameters and per-image activations (its outputs and input gradients: an upper bound
+// of what setup() allocates) to the running totals, and throws once they pass the limits. `prefix` is
+// prepended to the message (a model file's path).
+void count_layer(const Layer& l, const NetSpec& spec, const std::string& prefix, size_t& params, size_t& activations) {
+  for (const auto& p : l.params()) {
+    size_t n = 1;  // p.size() could wrap: conv(65536,65536,same) after 65536 channels has 2^64 weights
+    for (int64_t dim : p.shape)
+      if (__builtin_mul_overflow(n, size_t(dim), &n)) n = SIZE_MAX;
+    params = n > SIZE_MAX - params ? SIZE_MAX : params + n;
+  }
+  activations += l.in_dims().size() + l.out_dims().size();
+  DIGITS_CHECK(params <= kMaxParams, prefix << "network spec '" << spec.text().substr(0, 200) << "' needs more than "
+                                            << kMaxParams << " parameters (the limit): make the layers smaller");
+  DIGITS_CHECK(activations <= kMaxActivationFloatsPerImage,
+               prefix << "network spec '" << spec.text().substr(0, 200) << "' needs more than "
+                      << kMaxActivationFloatsPerImage << " activation values per image (the limit): use fewer or smaller layers");
+}
+}  // namespace
+
 Model::Model(Backend& be, const NetSpec& spec, int max_batch) : be_(be), spec_(spec), max_batch_(max_batch) {
   DIGITS_CHECK(max_batch > 0, "max_batch must be positive");
   Dims d = spec.input;
   std::vector<size_t> offsets;
+  size_t activations = 0;
   for (const auto& ls : spec.layers) {
     layers_.push_back(make_layer(ls, d));
     d = layers_.back()->out_dims();
     offsets.push_back(param_count_);
-    for (const auto& p : layers_.back()->params()) param_count_ += p.size();
+    count_layer(*layers_.back(), spec, "", param_count_, activations);
   }
   params_ = Buffer<float>(be, param_count_);
   grads_ = Buffer<float>(be, param_count_);
@@ -234,6 +262,28 @@ std::unique_ptr<Model> load_model(Backend& be, const std::string& path, int max_
     spec = NetSpec::parse(it->second);
   } catch (const Error& e) {
     DIGITS_FAIL(path << ": bad network spec in metadata: " << e.what());
+  }
+  // Every tensor the spec needs is in the file with the right shape, and the network is within the size
+  // limits, checked before the model allocates anything: a spec of a few bytes in a hostile file must not
+  // cost gigabytes.
+  Dims d = spec.input;
+  size_t params = 0, activations = 0;
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    std::unique_ptr<Layer> layer;
+    try {
+      layer = make_layer(spec.layers[i], d);  // shapes only: buffers come with setup()
+    } catch (const Error& e) {
+      DIGITS_FAIL(path << ": bad network spec in metadata: " << e.what());
+    }
+    for (const auto& p : layer->params()) {
+      const std::string name = std::to_string(i) + "." + p.name;
+      const NamedTensor* t = file.find(name);
+      DIGITS_CHECK(t, path << ": tensor '" << name << "' required by the spec is missing");
+      DIGITS_CHECK(t->shape == p.shape, path << ": tensor '" << name << "' has the wrong shape for layer "
+                                              << layer->spec().text());
+    }
+    count_layer(*layer, spec, path + ": ", params, activations);
+    d = layer->out_dims();
   }
   auto model = std::make_unique<Model>(be, spec, max_batch);
   DIGITS_CHECK(model->num_classes() == 10, path << ": the network has " << model->num_classes() << " outputs, not 10");

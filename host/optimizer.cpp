@@ -60,6 +60,9 @@ void Optimizer::import_state(const ModelFile& file, const std::string& path) {
   }
   const NamedTensor* s = file.find("optim.steps");
   DIGITS_CHECK(s && s->data.size() == 2, path << ": checkpoint lacks 'optim.steps'");
+  for (float v : s->data)  // whole numbers in [0, 2^24), as written; anything else (NaN, 1e30) is corrupt
+    DIGITS_CHECK(v >= 0.f && v < 16777216.f && v == std::floor(v),
+                 path << ": checkpoint's 'optim.steps' holds " << v << ", not part of a step count: the file is corrupt");
   steps_ = (int64_t(s->data[0]) << 24) + int64_t(s->data[1]);
 }
 

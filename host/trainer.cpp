@@ -6,14 +6,17 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 
 #include "error.h"
 #include "model_file.h"
@@ -26,6 +29,9 @@ namespace {
 constexpr float kInputScale = 1.0f / 255.0f;  // x = pixel / 255, as the seed project (Keras) did
 constexpr int kClasses = 10;
 constexpr int kCheckEvery = 50;  // steps between loss checks when no progress bar is drawn
+// A mean training loss this far above guessing's ln(10) = 2.3 is a diverged run (learning rate too high),
+// not a slow one: it is stopped like a NaN loss instead of writing a useless model.
+const double kDivergedLoss = 4 * std::log(double(kClasses));
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -53,6 +59,7 @@ void check_writable(const std::string& path, const char* what) {
   fs::path dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
   DIGITS_CHECK(fs::is_directory(dir), what << " " << path << ": directory " << dir.string() << " does not exist");
+  DIGITS_CHECK(!fs::is_directory(path), what << " " << path << ": is a directory; give a file name");
   const fs::path probe = dir / (".digits-write-test." + std::to_string(::getpid()));
   {
     std::ofstream f(probe, std::ios::binary);
@@ -73,15 +80,26 @@ std::string config_json(const TrainConfig& c) {
   return j.dump();
 }
 
+// A number of the config within [lo, hi]: converting an out-of-range value (1e300 to float or int) would
+// be undefined behaviour, so a corrupt checkpoint is caught here.
+double config_number(const nlohmann::json& j, const char* key, double lo, double hi) {
+  const auto& v = j.at(key);
+  const double d = v.is_number() ? v.get<double>() : std::nan("");
+  if (!(d >= lo && d <= hi)) throw std::out_of_range(std::string(key) + " is " + v.dump() + ", outside the valid range");
+  return d;
+}
+
 TrainConfig config_from_json(const std::string& s, const std::string& path) {
   TrainConfig c;
   try {
     const auto j = nlohmann::json::parse(s);
-    c.epochs = j.at("epochs").get<int>();
-    c.batch = j.at("batch").get<int>();
+    c.epochs = int(config_number(j, "epochs", 0, 1 << 30));
+    c.batch = int(config_number(j, "batch", 0, 1 << 30));
     c.optimizer = j.at("optimizer").get<std::string>();
-    c.lr = j.at("lr").get<float>();
-    c.momentum = j.at("momentum").get<float>();
+    const double kFloatMax = std::numeric_limits<float>::max();
+    c.lr = float(config_number(j, "lr", 0, kFloatMax));
+    c.momentum = float(config_number(j, "momentum", -kFloatMax, kFloatMax));
+    if (!j.at("seed").is_number_unsigned()) throw std::out_of_range("seed is " + j.at("seed").dump() + ", not a seed");
     c.seed = j.at("seed").get<uint64_t>();
   } catch (const std::exception& e) {
     DIGITS_FAIL(path << ": bad train_config in metadata: " << e.what());
@@ -91,8 +109,25 @@ TrainConfig config_from_json(const std::string& s, const std::string& path) {
 
 std::string meta_or(const ModelFile& f, const std::string& key, const std::string& path) {
   auto it = f.metadata.find(key);
-  DIGITS_CHECK(it != f.metadata.end(), path << ": checkpoint metadata lacks '" << key << "'");
+  DIGITS_CHECK(it != f.metadata.end(), path << ": not a training checkpoint (its metadata lacks '" << key
+                                              << "'); resume from the .ckpt.safetensors file train writes each epoch");
   return it->second;
+}
+
+// An integer metadata value of a checkpoint in [lo, hi] (std::stoll would throw a non-digits exception).
+int64_t meta_int(const ModelFile& f, const std::string& key, const std::string& path, int64_t lo, int64_t hi) {
+  const std::string s = meta_or(f, key, path);
+  int64_t v = 0;
+  size_t used = 0;
+  try {
+    v = std::stoll(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  DIGITS_CHECK(used == s.size() && used > 0 && v >= lo && v <= hi,
+               path << ": checkpoint metadata '" << key << "' is '" << s << "', not a number in " << lo << ".." << hi
+                    << ": the file is corrupt");
+  return v;
 }
 
 }  // namespace
@@ -169,13 +204,19 @@ TrainResult train(Backend& be, const Mnist& data, const TrainOptions& opt_in) {
   int64_t step = 0;
   if (!opt.resume.empty()) {
     ckpt = load_model_file(opt.resume);
-    spec = NetSpec::parse(meta_or(ckpt, meta::kSpec, opt.resume));
+    try {
+      spec = NetSpec::parse(meta_or(ckpt, meta::kSpec, opt.resume));
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      if (what.rfind(opt.resume + ": ", 0) == 0) throw;
+      DIGITS_FAIL(opt.resume << ": bad network spec in metadata: " << what);
+    }
     const int want_epochs = cfg.epochs;
     cfg = config_from_json(meta_or(ckpt, meta::kTrainConfig, opt.resume), opt.resume);
     if (want_epochs > 0) cfg.epochs = want_epochs;
     opt.preset = meta_or(ckpt, meta::kPreset, opt.resume);
-    done_epochs = std::stoi(meta_or(ckpt, "epoch", opt.resume));
-    step = std::stoll(meta_or(ckpt, "step", opt.resume));
+    done_epochs = int(meta_int(ckpt, "epoch", opt.resume, 0, 1 << 30));
+    step = meta_int(ckpt, "step", opt.resume, 0, INT64_MAX);
     const std::string crc = meta_or(ckpt, meta::kDatasetCrc, opt.resume);
     DIGITS_CHECK(crc == std::to_string(data.crc32), opt.resume << ": checkpoint was trained on another data set (CRC "
                                                                 << crc << ", this one " << data.crc32 << ")");
@@ -247,6 +288,13 @@ TrainResult train(Backend& be, const Mnist& data, const TrainOptions& opt_in) {
         DIGITS_FAIL("training stopped: the loss became " << h_stats[0] << " in epoch " << epoch << " by step " << at_step
                                                          << " (learning rate " << cfg.lr << " too high?); last good checkpoint: "
                                                          << last_good);
+      const double mean_loss = images > 0 ? h_stats[0] / images : 0.0;
+      if (mean_loss > kDivergedLoss)
+        DIGITS_FAIL("training stopped: the loss diverged to " << mean_loss << " (guessing gives " << std::log(double(kClasses))
+                                                             << ") in epoch " << epoch << " by step " << at_step
+                                                             << ": learning rate " << cfg.lr
+                                                             << " is too high, try a smaller --lr; last good checkpoint: "
+                                                             << last_good);
     };
     auto last_draw = Clock::now();
     for (int s = 0; s < steps_per_epoch; ++s) {
@@ -277,6 +325,12 @@ TrainResult train(Backend& be, const Mnist& data, const TrainOptions& opt_in) {
     read_stats(int(step));
     const double train_seconds = seconds_since(t0);
     EvalResult test = evaluate(model, test_d, data.test);
+    // The last update can break the weights after the last training loss was measured: check them on the
+    // test set before they become a checkpoint that would be called good.
+    if (!std::isfinite(test.loss) || test.loss > kDivergedLoss)
+      DIGITS_FAIL("training stopped: after epoch " << epoch << " (step " << step << ") the test loss is " << test.loss
+                                                   << ": the weights diverged (learning rate " << cfg.lr
+                                                   << " too high? try a smaller --lr); last good checkpoint: " << last_good);
     EpochReport rep;
     rep.epoch = epoch;
     rep.train_loss = h_stats[0] / images;
