@@ -5,20 +5,27 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace digits {
 
 // Every failure the program reports to a user is a digits::Error (or a subclass such as CudaError).
+// what() is the message for the user; where() is the failed check and its file:line, for developers
+// (the CLI prints it with DIGITS_DEBUG=1).
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& what) : std::runtime_error(what) {}
+  explicit Error(const std::string& what, std::string where = {}) : std::runtime_error(what), where_(std::move(where)) {}
+  const std::string& where() const { return where_; }
+
+ private:
+  std::string where_;
 };
 
 namespace detail {
 [[noreturn]] inline void check_failed(const char* expr, const char* file, int line, const std::string& msg) {
-  std::ostringstream os;
-  os << msg << " [check `" << expr << "` failed at " << file << ":" << line << "]";
-  throw Error(os.str());
+  std::ostringstream where;
+  where << "check `" << expr << "` failed at " << file << ":" << line;
+  throw Error(msg, where.str());
 }
 }  // namespace detail
 

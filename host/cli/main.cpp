@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   } catch (const digits::Error& e) {
     std::fflush(stdout);
     std::cerr << "digits: error: " << e.what() << "\n";
+    if (const char* dbg = std::getenv("DIGITS_DEBUG"); dbg && *dbg == '1' && !e.where().empty())
+      std::cerr << "digits: (" << e.where() << ")\n";
     return 1;
   } catch (const std::exception& e) {
     std::fflush(stdout);
