@@ -52,12 +52,23 @@ bool is_tensor_op(cudnnMathType_t m) {
   return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
 }
 
+// DIGITS_DETERMINISTIC=1 (`digits train --deterministic`): only algorithms cuDNN reports as deterministic
+// (some backward-filter and backward-data algorithms sum with atomics, in a run-dependent order). Read once.
+bool deterministic_mode() {
+  static const bool on = [] {
+    const char* v = std::getenv("DIGITS_DETERMINISTIC");
+    return v != nullptr && v[0] == '1';
+  }();
+  return on;
+}
+
 // The first (fastest) usable result. With TF32 off, tensor-core results are skipped and FMA math is used.
 template <class Perf>
 ConvAlgo pick(const Perf* perf, int count, bool tf32_on, size_t max_workspace, const char* how, const char* what) {
   for (int i = 0; i < count; ++i) {
     if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > max_workspace) continue;
     if (!tf32_on && is_tensor_op(perf[i].mathType)) continue;
+    if (deterministic_mode() && perf[i].determinism != CUDNN_DETERMINISTIC) continue;
     ConvAlgo a;
     a.chosen = true;
     a.algo = int(perf[i].algo);
@@ -68,7 +79,7 @@ ConvAlgo pick(const Perf* perf, int count, bool tf32_on, size_t max_workspace, c
   }
   std::ostringstream os;
   os << "cuDNN has no usable " << what << " algorithm for this convolution (" << count << " candidates, "
-     << (tf32_on ? "TF32 on" : "TF32 off") << ")";
+     << (tf32_on ? "TF32 on" : "TF32 off") << (deterministic_mode() ? ", deterministic only" : "") << ")";
   throw CudaError(os.str());
 }
 

@@ -2,6 +2,7 @@
 // out-of-memory message. With no driver cudaGetDeviceCount returns cudaErrorInsufficientDriver and does
 // not write the count, so it starts at 0; the error it leaves is cleared.
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "cuda_backend.h"
@@ -116,6 +117,12 @@ std::vector<std::pair<std::string, std::string>> cuda_info() {
   else
     out.emplace_back("cuBLAS", "unknown");
   out.emplace_back("TF32", cuda::tf32() ? "on" : "off (DIGITS_TF32=1 turns it on)");
+  {
+    const char* d = std::getenv("DIGITS_DETERMINISTIC");
+    out.emplace_back("deterministic", d && d[0] == '1' ? "on (deterministic cuDNN algorithms only)"
+                                                       : "off (cuDNN may pick atomics-based backward algorithms; "
+                                                         "--deterministic or DIGITS_DETERMINISTIC=1)");
+  }
   (void)cudaGetLastError();
   return out;
 }

@@ -96,7 +96,10 @@ NetSpec NetSpec::parse(const std::string& text) {
 
 std::string NetSpec::text() const {
   std::string s;
-  for (const auto& l : layers) s += (s.empty() ? "" : " ") + l.text();
+  for (const auto& l : layers) {
+    if (!s.empty()) s += ' ';
+    s += l.text();
+  }
   return s;
 }
 
@@ -126,7 +129,8 @@ const Preset& find_preset(const std::string& name) {
   std::string known;
   for (const auto& p : presets()) {
     if (p.name == name) return p;
-    known += (known.empty() ? "" : ", ") + p.name;
+    if (!known.empty()) known += ", ";
+    known += p.name;
   }
   DIGITS_FAIL("unknown preset '" << name << "': choose one of " << known);
 }

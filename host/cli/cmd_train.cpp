@@ -1,6 +1,7 @@
 // digits train: preset or spec, hyper-parameters, checkpoints each epoch, --resume, progress bar.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -19,6 +20,7 @@ struct TrainArgs {
   Common common;
   std::string preset = "seed", spec, optimizer, out, checkpoint, resume, progress = "auto";
   int epochs = 0, batch = 0, max_steps = 0;
+  bool deterministic = false;
   float lr = 0, momentum = -1;
   int64_t seed = -1;
 };
@@ -58,6 +60,8 @@ void run_train(const TrainArgs& a) {
   opt.max_steps_per_epoch = a.max_steps;
   opt.progress_bar = a.progress == "bar" || (a.progress == "auto" && ::isatty(STDERR_FILENO));
 
+  // Read by the CUDA backend when it picks cuDNN algorithms; the CPU path is always deterministic.
+  if (a.deterministic) ::setenv("DIGITS_DETERMINISTIC", "1", 1);
   BackendChoice be = choose_backend(a.common);
   const Mnist data = load_data(a.common);
   const TrainResult r = train(*be.backend, data, opt);
@@ -85,7 +89,10 @@ void register_train(CLI::App& app) {
   add_device_flags(cmd, a->common);
   add_data_flag(cmd, a->common);
   std::string names;
-  for (const auto& p : presets()) names += (names.empty() ? "" : " | ") + p.name;
+  for (const auto& p : presets()) {
+    if (!names.empty()) names += " | ";
+    names += p.name;
+  }
   cmd->add_option("--preset", a->preset, "network and schedule: " + names)->capture_default_str();
   cmd->add_option("--spec", a->spec, "custom network spec, e.g. \"conv(32,3) relu maxpool(2) flatten dense(10)\"");
   cmd->add_option("--epochs", a->epochs, "epochs (default: the preset's)")->check(CLI::Range(1, 100000));
@@ -99,6 +106,9 @@ void register_train(CLI::App& app) {
   cmd->add_option("--resume", a->resume, "continue from a checkpoint (same data, same result as an uninterrupted run)");
   cmd->add_option("--max-steps", a->max_steps, "stop each epoch after N steps (smoke tests)")->check(CLI::Range(1, 1 << 30));
   cmd->add_option("--progress", a->progress, "auto | bar | plain")->check(CLI::IsMember({"auto", "bar", "plain"}));
+  cmd->add_flag("--deterministic", a->deterministic,
+                "CUDA: only deterministic cuDNN algorithms, so a seed gives the same weights run to run "
+                "(the CPU path always does, for any thread count)");
   cmd->add_flag("--json", a->common.json, "print the result as JSON on stdout");
   cmd->callback([a] { run_train(*a); });
 }
