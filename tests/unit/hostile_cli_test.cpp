@@ -30,6 +30,7 @@
 #include "mnist_idx.h"
 #include "model.h"
 #include "model_file.h"
+#include "testing/files.h"
 #include "testing/run_cli.h"
 #include "testing/synthetic.h"
 
@@ -37,7 +38,12 @@ namespace digits {
 namespace {
 
 namespace fs = std::filesystem;
-using Bytes = std::vector<uint8_t>;
+using testing::Bytes;
+using testing::read_bytes;
+using testing::write_bytes;
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("digits_hostile") {}
+};
 
 // The small network every model and training run here uses: 4*9+4 + 10*4*13*13+10 = 6810 parameters.
 constexpr const char* kSpec = "conv(4,3) relu maxpool(2) flatten dense(10)";
@@ -47,37 +53,6 @@ constexpr const char* kTrainFlags = " --device cpu --threads 1 --batch 16 --max-
 
 // ---------------------------------------------------------------------------------------------------------
 // helpers
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "digits_hostile_XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + tmpl);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-void write_bytes(const std::string& path, const Bytes& b) {
-  std::error_code ec;
-  fs::remove(path, ec);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
-Bytes read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 Bytes text(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
@@ -143,8 +118,9 @@ ModelFile tiny_model(const std::string& spec = kSpec) {
 
 // A safetensors file by hand: the 8-byte length (given separately, so it can lie), the header, the data.
 Bytes safetensors(uint64_t header_len, const std::string& header, size_t data_bytes) {
-  Bytes b(8);
-  for (int i = 0; i < 8; ++i) b[size_t(i)] = uint8_t(header_len >> (8 * i));
+  Bytes b;
+  b.reserve(8 + header.size() + data_bytes);
+  for (int i = 0; i < 8; ++i) b.push_back(uint8_t(header_len >> (8 * i)));
   b.insert(b.end(), header.begin(), header.end());
   b.resize(b.size() + data_bytes, 0);
   return b;

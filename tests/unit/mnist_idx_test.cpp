@@ -18,46 +18,21 @@
 #include "error.h"
 #include "mnist_idx.h"
 
+#include "testing/files.h"
+
 namespace digits {
 namespace {
 
 namespace fs = std::filesystem;
-using Bytes = std::vector<uint8_t>;
+using testing::Bytes;
+using testing::read_bytes;
+using testing::write_bytes;
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("digits_mnist") {}
+};
 
 // ---------------------------------------------------------------------------------------------------
 // helpers
-
-// A fresh directory under the test temp dir, removed with its contents at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "digits_mnist_XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + tmpl);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-void write_bytes(const std::string& path, const Bytes& bytes) {
-  std::error_code ec;
-  fs::remove(path, ec);  // a fresh file: rewriting one in place is slow on ext4 (auto_da_alloc flushes)
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
-Bytes read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 // Gzip-compresses exactly these bytes (which need not be a valid IDX file).
 void write_gz_bytes(const std::string& path, const Bytes& bytes) {

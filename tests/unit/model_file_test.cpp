@@ -23,48 +23,21 @@
 #include "error.h"
 #include "model_file.h"
 
+#include "testing/files.h"
+
 namespace digits {
 namespace {
 
 namespace fs = std::filesystem;
-using Bytes = std::vector<uint8_t>;
+using testing::Bytes;
+using testing::read_bytes;
+using testing::write_bytes;
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("digits_model") {}
+};
 
 // ---------------------------------------------------------------------------------------------------
 // helpers
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "digits_model_XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + tmpl);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-    for (const auto& e : fs::recursive_directory_iterator(path_, ec))
-      if (e.is_directory(ec)) fs::permissions(e.path(), fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-void write_bytes(const std::string& path, const Bytes& bytes) {
-  std::error_code ec;
-  fs::remove(path, ec);  // a fresh file: rewriting one in place is slow on ext4 (auto_da_alloc flushes)
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-  ASSERT_TRUE(out.good()) << path;
-}
-
-Bytes read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 // A safetensors file by hand: the 8-byte little-endian length (given separately, so it can lie), the
 // header text and `data_bytes` bytes of data.
