@@ -20,6 +20,13 @@ Predictor::Predictor(Backend& backend, const std::string& model_path)
     : backend_(backend), model_path_(model_path) {
   ModelFile file;
   model_ = load_model(backend, model_path, kMaxDigitsPerPass, &file);
+  // Input, output and (unused) label buffers for one pass, allocated once: a GPU allocation per
+  // prediction would cost more than the inference.
+  x_ = Buffer<float>(backend, size_t(kMaxDigitsPerPass) * 28 * 28);
+  probs_ = Buffer<float>(backend, size_t(kMaxDigitsPerPass) * 10);
+  loss_ = Buffer<float>(backend, size_t(kMaxDigitsPerPass));
+  labels_ = Buffer<int32_t>(backend, size_t(kMaxDigitsPerPass));
+  labels_.upload(std::vector<int32_t>(size_t(kMaxDigitsPerPass), 0));
   auto get = [&](const char* k) {
     auto it = file.metadata.find(k);
     return it == file.metadata.end() ? std::string() : it->second;
@@ -42,12 +49,9 @@ std::vector<std::array<float, 10>> Predictor::classify(const std::vector<DigitIn
   std::vector<std::array<float, 10>> out(inputs.size());
   if (inputs.empty()) return out;
   const int pixels = 28 * 28;
-  Buffer<float> x(backend_, size_t(kMaxDigitsPerPass) * pixels), probs(backend_, size_t(kMaxDigitsPerPass) * 10),
-      loss(backend_, size_t(kMaxDigitsPerPass));
-  Buffer<int32_t> labels(backend_, size_t(kMaxDigitsPerPass));
-  std::vector<int32_t> zeros(size_t(kMaxDigitsPerPass), 0);
-  labels.upload(zeros);
   std::vector<float> h(size_t(kMaxDigitsPerPass) * pixels);
+  Buffer<float>&x = x_, &probs = probs_, &loss = loss_;
+  Buffer<int32_t>& labels = labels_;
   for (size_t start = 0; start < inputs.size(); start += kMaxDigitsPerPass) {
     const int n = int(std::min(inputs.size() - start, size_t(kMaxDigitsPerPass)));
     for (int i = 0; i < n; ++i) std::copy(inputs[start + size_t(i)].pixels.begin(), inputs[start + size_t(i)].pixels.end(), h.begin() + long(i) * pixels);

@@ -49,6 +49,8 @@ class Predictor {
   std::string model_path_;
   std::unique_ptr<Model> model_;
   std::string description_;
+  Buffer<float> x_, probs_, loss_;
+  Buffer<int32_t> labels_;
 };
 
 // The bundled default model: $DIGITS_MODEL, else data/models/default.safetensors next to the executable's

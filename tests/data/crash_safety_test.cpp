@@ -233,7 +233,9 @@ TEST(CrashSafety, KilledTrainingAlwaysLeavesALoadableCheckpointAndResumesBitIden
           << "kill " << kills << ": epoch " << c.epoch << " checkpoint differs from the uninterrupted run's";
       last_epoch = c.epoch;
       kills_after_epoch[c.epoch]++;
-      if (fs::exists(out)) EXPECT_NO_THROW(load_model_file(out)) << "kill " << kills << " left a broken model";
+      if (fs::exists(out)) {
+        EXPECT_NO_THROW(load_model_file(out)) << "kill " << kills << " left a broken model";
+      }
     }
     // Finished (possibly after several kills and resumes): the same weights as the uninterrupted run.
     ++finished_runs;

@@ -147,7 +147,9 @@ TEST(BackendSelect, CpuAlwaysWorksAndCudaIsExplicit) {
   BackendChoice a = select_backend(DevicePref::Auto, 1);
   ASSERT_TRUE(a.backend);
   EXPECT_NE(a.reason.find(a.backend->kind() == DeviceKind::Cpu ? "CPU" : "CUDA"), std::string::npos) << a.reason;
-  if (a.backend->kind() == DeviceKind::Cpu) EXPECT_THROW(select_backend(DevicePref::Cuda, 1), Error);
+  if (a.backend->kind() == DeviceKind::Cpu) {
+    EXPECT_THROW(select_backend(DevicePref::Cuda, 1), Error);
+  }
   EXPECT_THROW(parse_device_pref("tpu"), Error);
   EXPECT_EQ(parse_device_pref("cuda"), DevicePref::Cuda);
 }
