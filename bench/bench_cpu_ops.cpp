@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "backend.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/cpu_winograd.h"
@@ -25,7 +26,7 @@ namespace {
 using namespace digits;
 namespace ref = digits::reference;
 
-constexpr int kBatch = 128;
+using namespace digits::bench;
 
 // ---- data and validation -----------------------------------------------------------------------
 std::vector<float> random_floats(size_t n, uint64_t seed, float lo = -1.f, float hi = 1.f) {
@@ -63,47 +64,6 @@ bool validated_once(benchmark::State& state, int nargs, const std::string& key,
   std::lock_guard<std::mutex> lock(mu);
   done.insert(k);
   return true;
-}
-
-void set_rates(benchmark::State& state, double images, double flops, double bytes) {
-  state.SetItemsProcessed(int64_t(images) * state.iterations());
-  if (flops > 0) state.counters["FLOP/s"] = benchmark::Counter(flops * double(state.iterations()), benchmark::Counter::kIsRate);
-  if (bytes > 0) state.SetBytesProcessed(int64_t(bytes) * state.iterations());
-}
-
-// ---- the networks' shapes ----------------------------------------------------------------------
-struct NamedConv {
-  const char* name;
-  ConvShape s;
-};
-// clang-format off
-const NamedConv kConvs[] = {
-    //                     N      C   H   W   K  R  S  pad
-    {"seed.conv1",  ConvShape{kBatch,  1, 28, 28, 32, 5, 5, 0}},
-    {"seed.conv2",  ConvShape{kBatch, 32, 12, 12, 64, 3, 3, 0}},
-    {"keras.conv1", ConvShape{kBatch,  1, 28, 28, 32, 3, 3, 0}},
-    {"keras.conv2", ConvShape{kBatch, 32, 26, 26, 64, 3, 3, 0}},
-};
-// clang-format on
-
-ConvShape conv_from(const benchmark::State& st) {
-  return ConvShape{int(st.range(0)), int(st.range(1)), int(st.range(2)), int(st.range(3)),
-                   int(st.range(4)), int(st.range(5)), int(st.range(6)), int(st.range(7))};
-}
-void conv_args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"N", "C", "H", "W", "K", "R", "S", "pad"});
-  for (const auto& c : kConvs) b->Args({c.s.N, c.s.C, c.s.H, c.s.W, c.s.K, c.s.R, c.s.S, c.s.pad});
-}
-std::string conv_label(const ConvShape& s) {
-  for (const auto& c : kConvs)
-    if (c.s.C == s.C && c.s.H == s.H && c.s.K == s.K && c.s.R == s.R) return c.name;
-  return "";
-}
-double conv_flops(const ConvShape& s) { return 2.0 * s.N * s.K * s.C * s.R * s.S * s.P() * s.Q(); }
-
-ConvShape small_batch(ConvShape s) {
-  s.N = 2;
-  return s;
 }
 
 // ---- convolution -------------------------------------------------------------------------------
