@@ -1,11 +1,15 @@
-// Temporary directories and whole-file byte I/O for tests that write hostile or round-trip files.
+// Temporary directories, whole-file byte I/O and forked children for tests that write hostile or round-trip files.
 #pragma once
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -54,6 +58,25 @@ inline void write_bytes(const std::string& path, const Bytes& bytes) {
 inline Bytes read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Runs f in a forked child and returns its exit code (or 128 + signal): for rlimits and privilege
+// changes that must not touch the test process. An exception in f exits 98.
+inline int run_in_child(const std::function<int()>& f) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    int code = 99;
+    try {
+      code = f();
+    } catch (...) {
+      code = 98;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 }  // namespace digits::testing

@@ -26,6 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::Bytes;
 using testing::read_bytes;
+using testing::run_in_child;
 using testing::write_bytes;
 struct TempDir : testing::TempDir {
   TempDir() : testing::TempDir("digits_mnist") {}
@@ -80,25 +81,6 @@ void expect_read_error(const std::string& path, const std::string& needle, size_
   const std::string msg = error_of([&] { read_idx(path, max_bytes); });
   EXPECT_EQ(msg.rfind(path, 0), 0u) << "message does not start with the path: " << msg;
   EXPECT_NE(msg.find(needle), std::string::npos) << "message lacks '" << needle << "': " << msg;
-}
-
-// Runs f in a forked child and returns its exit code (or 128 + signal). For limits (rlimits) that must
-// not touch the test process.
-int run_in_child(const std::function<int()>& f) {
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    int code = 99;
-    try {
-      code = f();
-    } catch (...) {
-      code = 98;
-    }
-    ::_exit(code);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 // A small MNIST-like split: `count` images of rows x cols and labels 0..9 in turn.

@@ -31,6 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::Bytes;
 using testing::read_bytes;
+using testing::run_in_child;
 using testing::write_bytes;
 struct TempDir : testing::TempDir {
   TempDir() : testing::TempDir("digits_model") {}
@@ -117,25 +118,6 @@ std::vector<std::string> listing(const std::string& dir) {
   for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
   std::sort(names.begin(), names.end());
   return names;
-}
-
-// Runs f in a forked child and returns its exit code (or 128 + signal): for rlimits and privilege
-// changes that must not touch the test process.
-int run_in_child(const std::function<int()>& f) {
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    int code = 99;
-    try {
-      code = f();
-    } catch (...) {
-      code = 98;
-    }
-    ::_exit(code);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 // ---------------------------------------------------------------------------------------------------
