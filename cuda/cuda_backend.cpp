@@ -160,6 +160,30 @@ class CudaBackend final : public Backend {
     activate();
     cuda::gather_batch(n, pixels, images, labels, index, scale, shift, x, labels_out);
   }
+  void augment_batch(int n, int H, int W, const uint8_t* images, const uint8_t* labels, const int32_t* index,
+                     const AugmentParams& a, uint64_t seed, float scale, float shift, float* x,
+                     int32_t* labels_out) override {
+    activate();
+    cuda::augment_batch(n, H, W, images, labels, index, a, seed, scale, shift, x, labels_out);
+  }
+  void batchnorm_forward_train(int N, int C, int HW, float eps, float momentum, const float* x, const float* gamma,
+                               const float* beta, float* y, float* batch_mean, float* batch_inv_std,
+                               float* running_mean, float* running_var) override {
+    activate();
+    cuda::batchnorm_forward_train(N, C, HW, eps, momentum, x, gamma, beta, y, batch_mean, batch_inv_std, running_mean,
+                                running_var);
+  }
+  void batchnorm_forward_infer(int N, int C, int HW, float eps, const float* x, const float* gamma, const float* beta,
+                               const float* running_mean, const float* running_var, float* y) override {
+    activate();
+    cuda::batchnorm_forward_infer(N, C, HW, eps, x, gamma, beta, running_mean, running_var, y);
+  }
+  void batchnorm_backward(int N, int C, int HW, const float* x, const float* dy, const float* gamma,
+                          const float* batch_mean, const float* batch_inv_std, float* dx, float* dgamma,
+                          float* dbeta) override {
+    activate();
+    cuda::batchnorm_backward(N, C, HW, x, dy, gamma, batch_mean, batch_inv_std, dx, dgamma, dbeta);
+  }
   void adadelta_update(size_t n, const AdadeltaParams& p, float* w, const float* g, float* accum_grad,
                        float* accum_delta) override {
     activate();

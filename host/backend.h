@@ -54,6 +54,18 @@ class Backend {
                                 double* stats) = 0;
   virtual void gather_batch(int n, int pixels, const uint8_t* images, const uint8_t* labels, const int32_t* index,
                             float scale, float shift, float* x, int32_t* labels_out) = 0;
+  virtual void augment_batch(int n, int H, int W, const uint8_t* images, const uint8_t* labels, const int32_t* index,
+                             const AugmentParams& a, uint64_t seed, float scale, float shift, float* x,
+                             int32_t* labels_out) = 0;
+  virtual void batchnorm_forward_train(int N, int C, int HW, float eps, float momentum, const float* x,
+                                       const float* gamma, const float* beta, float* y, float* batch_mean,
+                                       float* batch_inv_std, float* running_mean, float* running_var) = 0;
+  virtual void batchnorm_forward_infer(int N, int C, int HW, float eps, const float* x, const float* gamma,
+                                       const float* beta, const float* running_mean, const float* running_var,
+                                       float* y) = 0;
+  virtual void batchnorm_backward(int N, int C, int HW, const float* x, const float* dy, const float* gamma,
+                                  const float* batch_mean, const float* batch_inv_std, float* dx, float* dgamma,
+                                  float* dbeta) = 0;
   virtual void adadelta_update(size_t n, const AdadeltaParams& p, float* w, const float* g, float* accum_grad,
                                float* accum_delta) = 0;
   virtual void sgd_update(size_t n, const SgdParams& p, float* w, const float* g, float* velocity) = 0;

@@ -64,6 +64,42 @@ void accumulate_stats(int N, int K, const float* probs, const int32_t* labels, c
 void gather_batch(int n, int pixels, const uint8_t* images, const uint8_t* labels, const int32_t* index,
                   float scale, float shift, float* x, int32_t* labels_out);
 
+// ---- augmented batches (training): gather_batch, then each image resampled through a random map ------
+// Image i (H x W, uint8) is images[index[i]]. Its random numbers are u_k = philox_uniform(seed, 64 i + k),
+// k = 0..36, so every backend draws the same transform for the same (seed, i). With c_x = (W-1)/2,
+// c_y = (H-1)/2:
+//   theta = rotate_deg * pi/180 * (2 u0 - 1)   zoom z = 1 + zoom * (2 u1 - 1)   shear h = shear * (2 u2 - 1)
+//   t_x = translate * (2 u3 - 1)               t_y = translate * (2 u4 - 1)
+// Elastic part: a 4x4 grid of control nodes on the image corners, node (a, b) (a = row, b = column,
+// 0..3) at row a (H-1)/3, column b (W-1)/3 with displacement
+//   e_x = elastic * (2 u(5 + 2 (4a + b)) - 1),  e_y = elastic * (2 u(6 + 2 (4a + b)) - 1),
+// interpolated bilinearly between nodes to (ex(r, c), ey(r, c)) for every output pixel.
+// Output pixel (row r, column c): X = c - c_x, Y = r - c_y, X' = X + h Y, and the source point is
+//   xs = ( cos(theta) X' + sin(theta) Y) / z + c_x - t_x + ex(r, c)
+//   ys = (-sin(theta) X' + cos(theta) Y) / z + c_y - t_y + ey(r, c)
+// value = bilinear interpolation of the image at (ys, xs), pixels outside the image read as 0;
+// x (n, H*W) = value * scale + shift; labels_out[i] = labels[index[i]].
+// With every AugmentParams field 0 the output equals gather_batch's exactly. zoom must be below 1 (the
+// scale stays positive); an image of one row (column) takes every row (column) from node row (column) 0.
+void augment_batch(int n, int H, int W, const uint8_t* images, const uint8_t* labels, const int32_t* index,
+                   const AugmentParams& a, uint64_t seed, float scale, float shift, float* x, int32_t* labels_out);
+
+// ---- batch normalization over x (N, C, HW): per channel c, statistics over the N*HW values ----------
+// Training: mean and biased variance var of the batch per channel; inv_std = 1 / sqrt(var + eps);
+//   y = gamma (x - mean) inv_std + beta; batch_mean, batch_inv_std (C) are saved for backward;
+//   running_mean = (1 - momentum) running_mean + momentum mean;
+//   running_var  = (1 - momentum) running_var  + momentum var * M / (M - 1)   (M = N*HW > 1; as PyTorch)
+void batchnorm_forward_train(int N, int C, int HW, float eps, float momentum, const float* x, const float* gamma,
+                             const float* beta, float* y, float* batch_mean, float* batch_inv_std,
+                             float* running_mean, float* running_var);
+// Inference: y = gamma (x - running_mean) / sqrt(running_var + eps) + beta. x and y may alias.
+void batchnorm_forward_infer(int N, int C, int HW, float eps, const float* x, const float* gamma, const float* beta,
+                             const float* running_mean, const float* running_var, float* y);
+// Backward through the training-mode forward: with xhat = (x - batch_mean) batch_inv_std,
+//   dbeta = sum dy, dgamma = sum dy xhat (over N and HW), dx = gamma batch_inv_std (dy - (dbeta + xhat dgamma) / M).
+void batchnorm_backward(int N, int C, int HW, const float* x, const float* dy, const float* gamma,
+                        const float* batch_mean, const float* batch_inv_std, float* dx, float* dgamma, float* dbeta);
+
 // ---- optimizers over flat parameter buffers (w, g and state all of length n) --------------------
 // Adadelta as Keras: a = rho a + (1-rho) g^2; d = sqrt(u + eps) / sqrt(a + eps) * g;
 //                    u = rho u + (1-rho) d^2; w -= lr d

@@ -35,6 +35,16 @@ struct DenseShape {
   int N = 0, in = 0, out = 0;
 };
 
+// Bounds of the random training-time augmentation (augment_batch in host/ops.h has the exact map).
+// Each transform parameter is drawn uniformly in [-bound, bound]; all zero = no augmentation.
+struct AugmentParams {
+  float rotate_deg = 0.f;  // rotation, degrees
+  float zoom = 0.f;        // scale factor 1 +- zoom
+  float shear = 0.f;       // horizontal shear x += shear * y
+  float translate = 0.f;   // shift in pixels, x and y independently
+  float elastic = 0.f;     // displacement of each node of a 4x4 control grid, pixels
+};
+
 // Hyper-parameters of the optimizers. Adadelta defaults are Keras's (lr 1.0, rho 0.95, eps 1e-7).
 struct AdadeltaParams {
   float lr = 1.0f, rho = 0.95f, eps = 1e-7f;

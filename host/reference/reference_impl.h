@@ -275,4 +275,84 @@ void softmax_xent(int N, int K,
   }
 }
 
+// ---- batch normalization ------------------------------------------------------------------------
+inline void check_batchnorm(int N, int C, int HW, float eps) {
+  DIGITS_CHECK(N > 0 && C > 0 && HW > 0, "batchnorm: bad shape N=" << N << " C=" << C << " HW=" << HW);
+  DIGITS_CHECK(eps > 0.f && std::isfinite(eps), "batchnorm: eps " << eps << " must be positive");
+}
+
+template <class T>
+void batchnorm_forward_train(int N, int C, int HW, float eps, float momentum,
+                             const T* x,                      // (N, C, HW)
+                             const T* gamma, const T* beta,   // (C)
+                             T* y,                            // (N, C, HW)
+                             T* batch_mean, T* batch_inv_std, // (C)
+                             T* running_mean, T* running_var) {  // (C), updated
+  check_batchnorm(N, C, HW, eps);
+  DIGITS_CHECK(momentum >= 0.f && momentum <= 1.f, "batchnorm: momentum " << momentum << " outside [0, 1]");
+  const double M = double(N) * HW;
+  for (int c = 0; c < C; ++c) {
+    double sum = 0;
+    for (int n = 0; n < N; ++n)
+      for (int i = 0; i < HW; ++i) sum += double(x[(size_t(n) * C + c) * HW + i]);
+    const double mean = sum / M;
+    double sq = 0;
+    for (int n = 0; n < N; ++n)
+      for (int i = 0; i < HW; ++i) {
+        const double d = double(x[(size_t(n) * C + c) * HW + i]) - mean;
+        sq += d * d;
+      }
+    const double var = sq / M, inv_std = 1.0 / std::sqrt(var + double(eps));
+    for (int n = 0; n < N; ++n)
+      for (int i = 0; i < HW; ++i) {
+        const size_t at = (size_t(n) * C + c) * HW + i;
+        y[at] = T(double(gamma[c]) * (double(x[at]) - mean) * inv_std + double(beta[c]));
+      }
+    batch_mean[c] = T(mean);
+    batch_inv_std[c] = T(inv_std);
+    const double unbiased = M > 1 ? var * M / (M - 1) : var;
+    running_mean[c] = T((1.0 - momentum) * double(running_mean[c]) + momentum * mean);
+    running_var[c] = T((1.0 - momentum) * double(running_var[c]) + momentum * unbiased);
+  }
+}
+
+template <class T>
+void batchnorm_forward_infer(int N, int C, int HW, float eps, const T* x, const T* gamma, const T* beta,
+                             const T* running_mean, const T* running_var, T* y) {
+  check_batchnorm(N, C, HW, eps);
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c) {
+      const double inv_std = 1.0 / std::sqrt(double(running_var[c]) + double(eps));
+      for (int i = 0; i < HW; ++i) {
+        const size_t at = (size_t(n) * C + c) * HW + i;
+        y[at] = T(double(gamma[c]) * (double(x[at]) - double(running_mean[c])) * inv_std + double(beta[c]));
+      }
+    }
+}
+
+template <class T>
+void batchnorm_backward(int N, int C, int HW, const T* x, const T* dy, const T* gamma, const T* batch_mean,
+                        const T* batch_inv_std, T* dx, T* dgamma, T* dbeta) {
+  check_batchnorm(N, C, HW, 1.f);
+  const double M = double(N) * HW;
+  for (int c = 0; c < C; ++c) {
+    const double mean = double(batch_mean[c]), inv_std = double(batch_inv_std[c]);
+    double sdy = 0, sdyx = 0;
+    for (int n = 0; n < N; ++n)
+      for (int i = 0; i < HW; ++i) {
+        const size_t at = (size_t(n) * C + c) * HW + i;
+        sdy += double(dy[at]);
+        sdyx += double(dy[at]) * (double(x[at]) - mean) * inv_std;
+      }
+    for (int n = 0; n < N; ++n)
+      for (int i = 0; i < HW; ++i) {
+        const size_t at = (size_t(n) * C + c) * HW + i;
+        const double xhat = (double(x[at]) - mean) * inv_std;
+        dx[at] = T(double(gamma[c]) * inv_std * (double(dy[at]) - (sdy + xhat * sdyx) / M));
+      }
+    dgamma[c] = T(sdyx);
+    dbeta[c] = T(sdy);
+  }
+}
+
 }  // namespace digits::reference::typed

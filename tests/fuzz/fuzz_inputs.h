@@ -146,6 +146,14 @@ class MemoryOnlyBackend final : public Backend {
   void softmax_xent(int, int, const float*, const int32_t*, float*, float*, float*, float) override {}
   void accumulate_stats(int, int, const float*, const int32_t*, const float*, double*) override {}
   void gather_batch(int, int, const uint8_t*, const uint8_t*, const int32_t*, float, float, float*, int32_t*) override {}
+  void augment_batch(int, int, int, const uint8_t*, const uint8_t*, const int32_t*, const AugmentParams&, uint64_t, float,
+                     float, float*, int32_t*) override {}
+  void batchnorm_forward_train(int, int, int, float, float, const float*, const float*, const float*, float*, float*,
+                               float*, float*, float*) override {}
+  void batchnorm_forward_infer(int, int, int, float, const float*, const float*, const float*, const float*,
+                               const float*, float*) override {}
+  void batchnorm_backward(int, int, int, const float*, const float*, const float*, const float*, const float*, float*,
+                          float*, float*) override {}
   void adadelta_update(size_t, const AdadeltaParams&, float*, const float*, float*, float*) override {}
   void sgd_update(size_t, const SgdParams&, float*, const float*, float*) override {}
   void adam_update(size_t, const AdamParams&, float*, const float*, float*, float*) override {}
