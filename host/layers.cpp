@@ -16,6 +16,7 @@ std::string LayerSpec::text() const {
     case Kind::Flatten: os << "flatten"; break;
     case Kind::Dense: os << "dense(" << units << ")"; break;
     case Kind::Dropout: os << "dropout(" << rate << ")"; break;
+    case Kind::BatchNorm: os << "batchnorm"; break;
   }
   return os.str();
 }
@@ -200,6 +201,58 @@ class Dropout final : public Layer {
   Buffer<float> y_, dx_;
 };
 
+// ---- BatchNorm (PyTorch BatchNorm2d after a conv, BatchNorm1d after a dense layer) --------------------
+// weight = gamma (C), bias = beta (C); state running_mean, running_var (C). Training normalises with the
+// batch's statistics and updates the running ones (momentum 0.1, eps 1e-5, PyTorch's defaults);
+// inference uses the running ones.
+class BatchNorm final : public Layer {
+ public:
+  static constexpr float kEps = 1e-5f, kMomentum = 0.1f;
+  BatchNorm(const LayerSpec& s, Dims in) {
+    spec_ = s, in_ = in, out_ = in;
+    DIGITS_CHECK(in.size() > 0, "batchnorm needs an input");
+    params_.push_back({"weight", {in.c}, 0});
+    params_.push_back({"bias", {in.c}, size_t(in.c)});
+    state_.push_back({"running_mean", {in.c}, 0});
+    state_.push_back({"running_var", {in.c}, size_t(in.c)});
+  }
+  void setup(Backend& be, int max_batch, float* p, float* g, bool need_dx) override {
+    gamma_ = p, beta_ = p + in_.c, dgamma_ = g, dbeta_ = g + in_.c;
+    y_ = Buffer<float>(be, size_t(max_batch) * out_.size());
+    mean_ = Buffer<float>(be, size_t(in_.c));
+    inv_std_ = Buffer<float>(be, size_t(in_.c));
+    dx_ = Buffer<float>(be, size_t(max_batch) * in_.size());  // backward needs dx even for a first layer's grads
+    need_dx_ = need_dx;
+  }
+  void bind_state(float* state) override { running_mean_ = state, running_var_ = state + in_.c; }
+  const float* forward(Backend& be, const float* x, int N, const StepContext& ctx) override {
+    DIGITS_CHECK(running_mean_, "batchnorm: state not bound");
+    const int HW = in_.h * in_.w;
+    if (ctx.train) {
+      DIGITS_CHECK(N * HW > 1, "batchnorm: training needs more than one value per channel (batch of " << N << ")");
+      x_ = x;
+      be.batchnorm_forward_train(N, in_.c, HW, kEps, kMomentum, x, gamma_, beta_, y_.data(), mean_.data(),
+                                 inv_std_.data(), running_mean_, running_var_);
+    } else {
+      be.batchnorm_forward_infer(N, in_.c, HW, kEps, x, gamma_, beta_, running_mean_, running_var_, y_.data());
+    }
+    return y_.data();
+  }
+  const float* backward(Backend& be, const float* dy, int N, const StepContext& ctx) override {
+    DIGITS_CHECK(ctx.train && x_, "batchnorm backward without a training forward");
+    be.batchnorm_backward(N, in_.c, in_.h * in_.w, x_, dy, gamma_, mean_.data(), inv_std_.data(), dx_.data(), dgamma_,
+                          dbeta_);
+    return need_dx_ ? dx_.data() : nullptr;
+  }
+
+ private:
+  float *gamma_ = nullptr, *beta_ = nullptr, *dgamma_ = nullptr, *dbeta_ = nullptr;
+  float *running_mean_ = nullptr, *running_var_ = nullptr;
+  const float* x_ = nullptr;
+  bool need_dx_ = true;
+  Buffer<float> y_, dx_, mean_, inv_std_;
+};
+
 }  // namespace
 
 std::unique_ptr<Layer> make_layer(const LayerSpec& spec, Dims in) {
@@ -210,6 +263,7 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec, Dims in) {
     case LayerSpec::Kind::Flatten: return std::make_unique<Flatten>(spec, in);
     case LayerSpec::Kind::Dense: return std::make_unique<Dense>(spec, in);
     case LayerSpec::Kind::Dropout: return std::make_unique<Dropout>(spec, in);
+    case LayerSpec::Kind::BatchNorm: return std::make_unique<BatchNorm>(spec, in);
   }
   DIGITS_FAIL("unknown layer kind");
 }

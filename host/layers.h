@@ -20,7 +20,7 @@ struct Dims {
 
 // One entry of a network's text spec, e.g. "conv(32,5)", "maxpool(2)", "dropout(0.3)", "dense(128)".
 struct LayerSpec {
-  enum class Kind { Conv, Relu, MaxPool, Flatten, Dense, Dropout } kind = Kind::Relu;
+  enum class Kind { Conv, Relu, MaxPool, Flatten, Dense, Dropout, BatchNorm } kind = Kind::Relu;
   int units = 0;      // conv: output channels K; dense: outputs
   int kernel = 0;     // conv: R = S; maxpool: window
   bool same = false;  // conv padding "same" (else "valid")
@@ -29,9 +29,9 @@ struct LayerSpec {
 };
 
 struct ParamInfo {
-  std::string name;            // "weight" or "bias"
-  std::vector<int64_t> shape;  // PyTorch layout: conv OIHW, dense (out, in)
-  size_t offset = 0;           // into the model's flat parameter buffer
+  std::string name;            // "weight" or "bias"; state: "running_mean", "running_var"
+  std::vector<int64_t> shape;  // PyTorch layout: conv OIHW, dense (out, in), batchnorm (C)
+  size_t offset = 0;           // into the model's flat parameter buffer (state: its flat state buffer)
   size_t size() const;
 };
 
@@ -48,6 +48,9 @@ class Layer {
   Dims in_dims() const { return in_; }
   Dims out_dims() const { return out_; }
   const std::vector<ParamInfo>& params() const { return params_; }
+  // Non-trainable tensors saved with the model (batch norm's running statistics); the optimizer never
+  // sees them. Their initial values: running_var 1, everything else 0.
+  const std::vector<ParamInfo>& state() const { return state_; }
 
   // Allocates activation buffers for up to max_batch images. `params`/`grads` point at this layer's slice
   // of the model's flat buffers (null when the layer has no parameters). need_dx: false for the first layer.
@@ -56,11 +59,13 @@ class Layer {
   virtual const float* forward(Backend& be, const float* x, int N, const StepContext& ctx) = 0;
   // dy: (N, out_dims); writes this layer's parameter gradients; returns dx (N, in_dims) or null if !need_dx.
   virtual const float* backward(Backend& be, const float* dy, int N, const StepContext& ctx) = 0;
+  // This layer's slice of the model's flat state buffer (called once, before the first forward).
+  virtual void bind_state(float* /*state*/) {}
 
  protected:
   LayerSpec spec_;
   Dims in_, out_;
-  std::vector<ParamInfo> params_;
+  std::vector<ParamInfo> params_, state_;
 };
 
 // Builds a layer for `spec` fed with `in`; throws digits::Error for shapes that do not fit (e.g. a 5x5

@@ -1,9 +1,10 @@
 // A network built from its short text spec, the presets, and the model's flat parameter/gradient buffers.
 // Spec grammar: layers separated by spaces, e.g.
 //   "conv(32,5) relu maxpool(2) conv(64,3) relu maxpool(2) flatten dense(128) relu dropout(0.3) dense(10)"
-// conv(K,R[,same]) | relu | maxpool(S) | flatten | dense(N) | dropout(rate). Input is 1x28x28; the last
+// conv(K,R[,same]) | relu | maxpool(S) | flatten | dense(N) | dropout(rate) | batchnorm. Input is 1x28x28; the last
 // layer's outputs are the logits (softmax cross-entropy is applied by the trainer / predictor).
-// Tensor names follow PyTorch's nn.Sequential: "<layer index>.weight" / ".bias".
+// Tensor names follow PyTorch's nn.Sequential: "<layer index>.weight" / ".bias" (batchnorm also
+// ".running_mean" / ".running_var", as BatchNorm2d/BatchNorm1d).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,10 @@ struct NetSpec {
   std::string text() const;
 };
 
+// The augmentation `--augment` turns on (and the `best` preset uses): small rotations, zoom, shear and
+// shifts plus a gentle elastic warp, all within what a hand-drawn digit varies by.
+inline constexpr AugmentParams kDefaultAugment{12.f, 0.12f, 0.15f, 2.5f, 1.2f};
+
 struct TrainConfig {
   int epochs = 10;
   int batch = 128;
@@ -31,6 +36,11 @@ struct TrainConfig {
   float lr = 1.0f;
   float momentum = 0.9f;  // sgd
   uint64_t seed = 1;
+  std::string schedule = "constant";  // constant | cosine (linear warm-up, then cosine decay to 0)
+  float warmup = 0.f;                 // cosine: epochs of linear warm-up from lr/10
+  bool augment = false;               // random affine + elastic augmentation of every training batch
+  AugmentParams augment_params = kDefaultAugment;
+  int val = 0;  // hold out the last `val` training images for validation (never trained on)
 };
 
 struct Preset {
@@ -49,7 +59,8 @@ class Model {
   const NetSpec& spec() const { return spec_; }
   int max_batch() const { return max_batch_; }
   int num_classes() const { return int(layers_.back()->out_dims().size()); }
-  size_t param_count() const { return param_count_; }
+  size_t param_count() const { return param_count_; }  // trainable (the optimizer's)
+  size_t state_count() const { return state_count_; }  // non-trainable (batch norm running statistics)
   float* params() { return params_.data(); }
   float* grads() { return grads_.data(); }
   Backend& backend() { return be_; }
@@ -72,8 +83,10 @@ class Model {
   NetSpec spec_;
   int max_batch_;
   std::vector<std::unique_ptr<Layer>> layers_;
-  size_t param_count_ = 0;
-  Buffer<float> params_, grads_;
+  void reset_state();  // running_var 1, the rest 0
+
+  size_t param_count_ = 0, state_count_ = 0;
+  Buffer<float> params_, grads_, state_;
 };
 
 // Metadata keys written into every model file.

@@ -1,6 +1,7 @@
 // Optimizer: one fused update call per step over all parameters.
 #include "optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "error.h"
@@ -18,23 +19,37 @@ Optimizer::Optimizer(Backend& be, const TrainConfig& cfg, size_t n) : be_(be), n
     DIGITS_FAIL("unknown optimizer '" << name_ << "': use adadelta, sgd or adam");
   }
   DIGITS_CHECK(cfg.lr > 0.f && std::isfinite(cfg.lr), "learning rate must be positive, got " << cfg.lr);
+  DIGITS_CHECK(cfg.schedule == "constant" || cfg.schedule == "cosine",
+               "unknown learning-rate schedule '" << cfg.schedule << "': use constant or cosine");
+  DIGITS_CHECK(cfg.warmup >= 0.f && cfg.warmup <= 1e6f, "warm-up must be 0 or more epochs, got " << cfg.warmup);
   for (size_t i = 0; i < slot_names_.size(); ++i) {
     slots_.emplace_back(be, n);
     be.fill(slots_.back().data(), n, 0.f);
   }
 }
 
-void Optimizer::step(float* w, const float* g) {
+float scheduled_lr(const TrainConfig& cfg, int64_t step, int64_t steps_per_epoch) {
+  if (cfg.schedule == "constant") return cfg.lr;
+  DIGITS_CHECK(cfg.schedule == "cosine", "unknown learning-rate schedule '" << cfg.schedule << "': use constant or cosine");
+  const double total = double(std::max<int64_t>(1, int64_t(cfg.epochs) * steps_per_epoch));
+  const double warm = std::min(total, double(cfg.warmup) * double(steps_per_epoch));
+  const double t = double(step);
+  if (t < warm) return float(cfg.lr * (0.1 + 0.9 * t / warm));
+  const double progress = std::min(1.0, (t - warm) / std::max(1.0, total - warm));
+  return float(cfg.lr * 0.5 * (1.0 + std::cos(M_PI * progress)));
+}
+
+void Optimizer::step(float* w, const float* g, float lr) {
   ++steps_;
   if (name_ == "adadelta") {
     AdadeltaParams p;
-    p.lr = cfg_.lr;
+    p.lr = lr;
     be_.adadelta_update(n_, p, w, g, slots_[0].data(), slots_[1].data());
   } else if (name_ == "sgd") {
-    be_.sgd_update(n_, {cfg_.lr, cfg_.momentum}, w, g, slots_[0].data());
+    be_.sgd_update(n_, {lr, cfg_.momentum}, w, g, slots_[0].data());
   } else {
     AdamParams p;
-    p.lr = cfg_.lr;
+    p.lr = lr;
     p.t = steps_;
     be_.adam_update(n_, p, w, g, slots_[0].data(), slots_[1].data());
   }

@@ -12,11 +12,16 @@
 
 namespace digits {
 
+// The learning rate of step `step` (0-based) of a run of cfg.epochs epochs of steps_per_epoch steps:
+// cfg.lr for "constant"; for "cosine" a linear warm-up from lr/10 over cfg.warmup epochs, then
+// lr * (1 + cos(pi * progress)) / 2 down to 0 at the last step.
+float scheduled_lr(const TrainConfig& cfg, int64_t step, int64_t steps_per_epoch);
+
 class Optimizer {
  public:
   Optimizer(Backend& be, const TrainConfig& cfg, size_t n);
-  // w -= update(g); state advances one step.
-  void step(float* w, const float* g);
+  // w -= update(g) with learning rate `lr` (the schedule's value for this step); state advances one step.
+  void step(float* w, const float* g, float lr);
   int64_t steps() const { return steps_; }
   const std::string& name() const { return name_; }
 

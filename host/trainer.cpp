@@ -13,6 +13,7 @@
 #include <iomanip>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -76,7 +77,15 @@ void check_writable(const std::string& path, const char* what) {
 
 std::string config_json(const TrainConfig& c) {
   nlohmann::json j = {{"epochs", c.epochs}, {"batch", c.batch}, {"optimizer", c.optimizer}, {"lr", c.lr},
-                      {"momentum", c.momentum}, {"seed", c.seed}};
+                      {"momentum", c.momentum}, {"seed", c.seed}, {"schedule", c.schedule}, {"warmup", c.warmup},
+                      {"val", c.val}};
+  if (c.augment) {
+    const AugmentParams& a = c.augment_params;
+    j["augment"] = {{"rotate_deg", a.rotate_deg}, {"zoom", a.zoom}, {"shear", a.shear}, {"translate", a.translate},
+                    {"elastic", a.elastic}};
+  } else {
+    j["augment"] = nullptr;
+  }
   return j.dump();
 }
 
@@ -101,6 +110,18 @@ TrainConfig config_from_json(const std::string& s, const std::string& path) {
     c.momentum = float(config_number(j, "momentum", -kFloatMax, kFloatMax));
     if (!j.at("seed").is_number_unsigned()) throw std::out_of_range("seed is " + j.at("seed").dump() + ", not a seed");
     c.seed = j.at("seed").get<uint64_t>();
+    // Keys added with the `best` preset; files written before them train without any of it.
+    if (j.contains("schedule")) c.schedule = j.at("schedule").get<std::string>();
+    if (c.schedule != "constant" && c.schedule != "cosine") throw std::out_of_range("schedule '" + c.schedule + "' is unknown");
+    if (j.contains("warmup")) c.warmup = float(config_number(j, "warmup", 0, 1e6));
+    if (j.contains("val")) c.val = int(config_number(j, "val", 0, 1 << 30));
+    c.augment = j.contains("augment") && !j.at("augment").is_null();
+    if (c.augment) {
+      const auto& a = j.at("augment");
+      c.augment_params = {float(config_number(a, "rotate_deg", 0, 180)), float(config_number(a, "zoom", 0, 0.9)),
+                          float(config_number(a, "shear", 0, 2)), float(config_number(a, "translate", 0, 28)),
+                          float(config_number(a, "elastic", 0, 28))};
+    }
   } catch (const std::exception& e) {
     DIGITS_FAIL(path << ": bad train_config in metadata: " << e.what());
   }
@@ -160,6 +181,7 @@ EvalResult evaluate(Model& model, const ResidentData& data, const Dataset& host)
   EvalResult r;
   r.count = data.count;
   r.predicted.resize(size_t(data.count));
+  r.probs.resize(size_t(data.count) * kClasses);
   std::vector<int32_t> identity(size_t(data.count));
   for (int i = 0; i < data.count; ++i) identity[size_t(i)] = i;
   Buffer<int32_t> index(be, identity.size()), y(be, size_t(B));
@@ -177,6 +199,7 @@ EvalResult evaluate(Model& model, const ResidentData& data, const Dataset& host)
     be.download(h_loss.data(), loss.data(), size_t(n) * sizeof(float));
     for (int i = 0; i < n; ++i) {
       const float* p = &h_probs[size_t(i) * kClasses];
+      std::copy(p, p + kClasses, r.probs.begin() + long(size_t(start + i) * kClasses));
       int best = 0;
       for (int k = 1; k < kClasses; ++k)
         if (p[k] > p[best]) best = k;
@@ -236,9 +259,23 @@ TrainResult train(Backend& be, const Mnist& data, const TrainOptions& opt_in) {
     model.init(cfg.seed);
   }
 
+  // Validation: the last cfg.val training images are held out (never trained on) and evaluated each epoch,
+  // so choices can be made without looking at the test set.
+  DIGITS_CHECK(cfg.val >= 0 && cfg.val < data.train.count,
+               "--val " << cfg.val << " must leave training images (the training set has " << data.train.count << ")");
   const Dataset& train_set = data.train;
+  Dataset val_set;
+  if (cfg.val > 0) {
+    val_set.count = cfg.val;
+    val_set.rows = train_set.rows;
+    val_set.cols = train_set.cols;
+    const size_t first = size_t(train_set.count - cfg.val);
+    val_set.images.assign(train_set.images.begin() + long(first * train_set.pixels()), train_set.images.end());
+    val_set.labels.assign(train_set.labels.begin() + long(first), train_set.labels.end());
+  }
   ResidentData train_d(be, train_set), test_d(be, data.test);
-  const int n = train_d.count, B = cfg.batch;
+  std::unique_ptr<ResidentData> val_d = cfg.val > 0 ? std::make_unique<ResidentData>(be, val_set) : nullptr;
+  const int n = train_d.count - cfg.val, B = cfg.batch;
   int steps_per_epoch = (n + B - 1) / B;
   if (opt.max_steps_per_epoch > 0) steps_per_epoch = std::min(steps_per_epoch, opt.max_steps_per_epoch);
 
@@ -249,7 +286,9 @@ TrainResult train(Backend& be, const Mnist& data, const TrainOptions& opt_in) {
 
   log << "training " << (opt.preset.empty() ? "custom" : opt.preset) << " (" << model.param_count()
       << " parameters) on " << be.name() << ": " << cfg.epochs << " epochs, batch " << B << ", " << cfg.optimizer
-      << " lr " << cfg.lr << ", seed " << cfg.seed << "\n";
+      << " lr " << cfg.lr << (cfg.schedule == "constant" ? "" : " (" + cfg.schedule + ")") << ", seed " << cfg.seed
+      << (cfg.augment ? ", augmented" : "")
+      << (cfg.val > 0 ? ", " + std::to_string(cfg.val) + " images held out for validation" : "") << "\n";
 
   auto save = [&](const std::string& path, bool with_state, int epoch, double test_acc) {
     ModelFile f;
@@ -299,14 +338,19 @@ TrainResult train(Backend& be, const Mnist& data, const TrainOptions& opt_in) {
     auto last_draw = Clock::now();
     for (int s = 0; s < steps_per_epoch; ++s) {
       const int nb = std::min(B, n - s * B);
-      be.gather_batch(nb, train_d.pixels, train_d.images.data(), train_d.labels.data(), index.data() + size_t(s) * B,
-                      kInputScale, 0.f, x.data(), y.data());
       const uint64_t step_seed = mix64(cfg.seed, uint64_t(step));
+      if (cfg.augment)
+        be.augment_batch(nb, train_set.rows, train_set.cols, train_d.images.data(), train_d.labels.data(),
+                         index.data() + size_t(s) * B, cfg.augment_params, mix64(step_seed, 0x6175676d656e74ull),
+                         kInputScale, 0.f, x.data(), y.data());
+      else
+        be.gather_batch(nb, train_d.pixels, train_d.images.data(), train_d.labels.data(), index.data() + size_t(s) * B,
+                        kInputScale, 0.f, x.data(), y.data());
       const float* logits = model.forward(x.data(), nb, true, step_seed);
       be.softmax_xent(nb, kClasses, logits, y.data(), probs.data(), loss.data(), dlogits.data(), 1.0f / float(nb));
       be.accumulate_stats(nb, kClasses, probs.data(), y.data(), loss.data(), stats.data());
       model.backward(dlogits.data(), nb, step_seed);
-      optimizer.step(model.params(), model.grads());
+      optimizer.step(model.params(), model.grads(), scheduled_lr(cfg, step, steps_per_epoch));
       ++step;
       images += nb;
       const bool draw = opt.progress_bar && seconds_since(last_draw) > 0.25;
@@ -325,6 +369,7 @@ TrainResult train(Backend& be, const Mnist& data, const TrainOptions& opt_in) {
     read_stats(int(step));
     const double train_seconds = seconds_since(t0);
     EvalResult test = evaluate(model, test_d, data.test);
+    const EvalResult val = val_d ? evaluate(model, *val_d, val_set) : EvalResult{};
     // The last update can break the weights after the last training loss was measured: check them on the
     // test set before they become a checkpoint that would be called good.
     if (!std::isfinite(test.loss) || test.loss > kDivergedLoss)
@@ -337,6 +382,7 @@ TrainResult train(Backend& be, const Mnist& data, const TrainOptions& opt_in) {
     rep.train_accuracy = h_stats[1] / images;
     rep.test_loss = test.loss;
     rep.test_accuracy = test.accuracy();
+    if (val_d) rep.val_loss = val.loss, rep.val_accuracy = val.accuracy();
     rep.seconds = train_seconds;
     rep.images_per_s = images / train_seconds;
     if (!opt.checkpoint.empty()) {
@@ -345,7 +391,9 @@ TrainResult train(Backend& be, const Mnist& data, const TrainOptions& opt_in) {
     }
     if (opt.progress_bar) log << "\r" << std::string(96, ' ') << "\r";
     log << "epoch " << epoch << "/" << cfg.epochs << "  loss " << std::fixed << std::setprecision(4) << rep.train_loss
-        << "  train " << std::setprecision(2) << 100 * rep.train_accuracy << "%  test " << 100 * rep.test_accuracy
+        << "  train " << std::setprecision(2) << 100 * rep.train_accuracy << "%  ";
+    if (val_d) log << "val " << 100 * rep.val_accuracy << "%  ";
+    log << "test " << 100 * rep.test_accuracy
         << "%  " << std::setprecision(1) << rep.seconds << " s  " << std::setprecision(0) << rep.images_per_s
         << " img/s\n"
         << std::flush;

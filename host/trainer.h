@@ -26,6 +26,7 @@ struct EvalResult {
   double loss = 0;  // mean cross-entropy
   std::array<std::array<int, 10>, 10> confusion{};  // [true][predicted]
   std::vector<uint8_t> predicted;                     // per image
+  std::vector<float> probs;                           // (count, 10) softmax outputs per image
   double accuracy() const { return count ? double(correct) / count : 0.0; }
 };
 EvalResult evaluate(Model& model, const ResidentData& data, const Dataset& host_labels);
@@ -33,6 +34,7 @@ EvalResult evaluate(Model& model, const ResidentData& data, const Dataset& host_
 struct EpochReport {
   int epoch = 0;
   double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
+  double val_loss = -1, val_accuracy = -1;  // -1: no validation set (TrainConfig::val == 0)
   double seconds = 0, images_per_s = 0;
 };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check, one prepared run for a machine with an NVIDIA GPU and CUDA 13 but no internet and maybe no
 # Debian packages: nvidia-smi, `digits info`, a Release build (tests if GoogleTest is found), `ctest -L cuda`,
-# the CUDA benchmarks, and a 12-epoch `keras` training on MNIST, each step under `timeout`, all within
+# the CUDA benchmarks, a 12-epoch `keras` and a 3-epoch `best` training on MNIST, each step under `timeout`, all within
 # 8 minutes, then a summary. A missing optional piece is reported and skipped, never fatal.
 #
 #   scripts/gpu-check.sh              on the GPU machine (exit 1 if a step failed or timed out)
@@ -212,15 +212,19 @@ else
   note SKIP "bench-cuda" 0 "digits-bench not built (Google Benchmark not found?) and no prebuilt one"
 fi
 
-# 6. train the keras preset on the GPU
+# 6. train the keras and best presets on the GPU
 MNIST=$(find_mnist "$PREBUILT_MNIST")
 if [[ -z "$BIN_DIGITS" ]]; then
   note SKIP train 0 "no digits binary"
 elif [[ -z "$MNIST" ]]; then
   note SKIP train 0 "MNIST not found (set MNIST_DIR, or put the IDX files in data/mnist)"
 else
-  TRAIN_OUT=$(mktemp -d)/keras-gpu.safetensors
-  step train 300 0 "$BIN_DIGITS" train --preset keras --epochs 12 --device cuda --data "$MNIST" --out "$TRAIN_OUT"
+  TRAIN_DIR=$(mktemp -d)
+  step train 200 70 "$BIN_DIGITS" train --preset keras --epochs 12 --device cuda --data "$MNIST" \
+    --out "$TRAIN_DIR/keras-gpu.safetensors"
+  # the best preset (batch norm, augmentation on the device, cosine schedule) for 3 epochs
+  step train-best 70 0 "$BIN_DIGITS" train --preset best --epochs 3 --device cuda --data "$MNIST" \
+    --out "$TRAIN_DIR/best-gpu.safetensors"
 fi
 
 # ---- summary --------------------------------------------------------------------------------------------

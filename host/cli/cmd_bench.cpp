@@ -59,7 +59,7 @@ nlohmann::json bench_preset(Backend& be, const Preset& p, const BenchArgs& a) {
       const float* logits = m.forward(x.data(), B, true, uint64_t(s));
       be.softmax_xent(B, 10, logits, y.data(), probs.data(), loss.data(), dlogits.data(), 1.f / B);
       m.backward(dlogits.data(), B, uint64_t(s));
-      opt.step(m.params(), m.grads());
+      opt.step(m.params(), m.grads(), p.train.lr);
     };
     for (int s = 0; s < 3; ++s) step(s);  // warm-up (cuDNN algorithm choice, caches)
     be.synchronize();

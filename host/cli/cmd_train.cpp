@@ -18,10 +18,11 @@ namespace {
 
 struct TrainArgs {
   Common common;
-  std::string preset = "seed", spec, optimizer, out, checkpoint, resume, progress = "auto";
-  int epochs = 0, batch = 0, max_steps = 0;
+  std::string preset = "seed", spec, optimizer, out, checkpoint, resume, progress = "auto", schedule;
+  int epochs = 0, batch = 0, max_steps = 0, val = -1;
   bool deterministic = false;
-  float lr = 0, momentum = -1;
+  int augment = -1;  // -1: the preset's; 0: --no-augment; 1: --augment
+  float lr = 0, momentum = -1, warmup = -1;
   int64_t seed = -1;
 };
 
@@ -47,6 +48,10 @@ void run_train(const TrainArgs& a) {
   if (a.lr > 0) opt.cfg.lr = a.lr;
   if (a.momentum >= 0) opt.cfg.momentum = a.momentum;
   if (a.seed >= 0) opt.cfg.seed = uint64_t(a.seed);
+  if (!a.schedule.empty()) opt.cfg.schedule = a.schedule;
+  if (a.warmup >= 0) opt.cfg.warmup = a.warmup;
+  if (a.augment >= 0) opt.cfg.augment = a.augment == 1;
+  if (a.val >= 0) opt.cfg.val = a.val;
   opt.out = a.out.empty() ? (a.resume.empty() ? opt.preset + ".safetensors" : "") : a.out;
   if (opt.out.empty()) {  // resuming without --out: write next to the checkpoint
     std::string r = a.resume;
@@ -74,7 +79,7 @@ void run_train(const TrainArgs& a) {
     for (const auto& e : r.epochs)
       j["epochs"].push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
                              {"test_loss", e.test_loss}, {"test_accuracy", e.test_accuracy}, {"seconds", e.seconds},
-                             {"images_per_s", e.images_per_s}});
+                             {"images_per_s", e.images_per_s}, {"val_loss", e.val_loss}, {"val_accuracy", e.val_accuracy}});
     std::cout << j.dump() << "\n";
   } else {
     std::cout << "test accuracy " << 100 * r.test_accuracy << "% -> " << opt.out << "\n";
@@ -100,6 +105,14 @@ void register_train(CLI::App& app) {
   cmd->add_option("--optimizer", a->optimizer, "adadelta | sgd | adam")->check(CLI::IsMember({"adadelta", "sgd", "adam"}));
   cmd->add_option("--lr", a->lr, "learning rate (default: the optimizer's)")->check(CLI::PositiveNumber);
   cmd->add_option("--momentum", a->momentum, "SGD momentum")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--schedule", a->schedule, "learning rate: constant | cosine (warm-up, then cosine decay to 0)")
+      ->check(CLI::IsMember({"constant", "cosine"}));
+  cmd->add_option("--warmup", a->warmup, "cosine: epochs of linear warm-up")->check(CLI::Range(0.0, 1000.0));
+  cmd->add_flag_function(
+      "--augment,!--no-augment", [a](int64_t v) { a->augment = v > 0 ? 1 : 0; },
+      "random rotation, zoom, shear, shift and elastic warp of every training batch (default: the preset's; best: on)");
+  cmd->add_option("--val", a->val, "hold out the last N training images for validation (default: the preset's)")
+      ->check(CLI::Range(0, 59999));
   cmd->add_option("--seed", a->seed, "random seed (weights, shuffling, dropout)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--out", a->out, "model file to write (default: <preset>.safetensors)");
   cmd->add_option("--checkpoint", a->checkpoint, "checkpoint written each epoch (default: <out>.ckpt.safetensors; 'none')");

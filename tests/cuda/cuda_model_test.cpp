@@ -100,8 +100,8 @@ TEST_P(CudaModel, StepMatchesCpuThenLossFalls) {
   // One optimizer step each, then the losses still agree.
   const TrainConfig cfg = find_preset(preset).train;
   Optimizer oc(*cpu_be, cfg, c.model.param_count()), og(be(), cfg, g.model.param_count());
-  oc.step(c.model.params(), c.model.grads());
-  og.step(g.model.params(), g.model.grads());
+  oc.step(c.model.params(), c.model.grads(), cfg.lr);
+  og.step(g.model.params(), g.model.grads(), cfg.lr);
   const float loss_c2 = c.forward(n, 101), loss_g2 = g.forward(n, 101);
   EXPECT_NEAR(loss_g2, loss_c2, 1e-4 * std::max(1.0f, loss_c2));
 
@@ -109,13 +109,13 @@ TEST_P(CudaModel, StepMatchesCpuThenLossFalls) {
   float last = loss_g2;
   for (int step = 0; step < 20; ++step) {
     g.model.backward(g.dlogits.data(), n, 101 + uint64_t(step));
-    og.step(g.model.params(), g.model.grads());
+    og.step(g.model.params(), g.model.grads(), cfg.lr);
     last = g.forward(n, 102 + uint64_t(step));
   }
   EXPECT_LT(last, 0.7f * loss_g) << "loss " << loss_g << " -> " << last << " after 20 steps";
 }
 
-INSTANTIATE_TEST_SUITE_P(Cuda, CudaModel, ::testing::Values(std::string("seed"), std::string("keras")));
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaModel, ::testing::Values(std::string("seed"), std::string("keras"), std::string("best")));
 
 }  // namespace
 }  // namespace digits

@@ -66,5 +66,37 @@ TEST(TrainMnist, CliTrainEvalPredictChain) {
   EXPECT_NE(r.output.find("\"digits\""), std::string::npos) << r.output;
 }
 
+TEST(TrainMnist, CliBestPresetAndAugmentFlags) {
+  DIGITS_REQUIRE_MNIST(mnist);
+  const fs::path dir = fs::path(::testing::TempDir()) / "digits_cli_best";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string model = (dir / "best.safetensors").string();
+  // The best preset: batch norm, augmentation, cosine schedule, a validation hold-out (here 1000 images).
+  auto r = testing::run_digits("train --device cpu --preset best --epochs 1 --max-steps 30 --val 1000 --progress plain "
+                               "--checkpoint none --out " + model);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("augmented"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(cosine)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1000 images held out for validation"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" val "), std::string::npos) << r.output;
+  const ModelFile f = load_model_file(model);
+  EXPECT_NE(f.find("1.running_var"), nullptr);
+  EXPECT_NE(f.metadata.at("train_config").find("\"augment\":{"), std::string::npos) << f.metadata.at("train_config");
+  r = testing::run_digits("eval --device cpu --json --model " + model);
+  ASSERT_EQ(r.status, 0) << r.output;
+
+  // --no-augment and --augment override the preset either way.
+  r = testing::run_digits("train --device cpu --preset best --no-augment --epochs 1 --max-steps 2 --progress plain "
+                          "--checkpoint none --out " + model);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find("augmented"), std::string::npos) << r.output;
+  r = testing::run_digits("train --device cpu --preset seed --augment --epochs 1 --max-steps 2 --progress plain "
+                          "--checkpoint none --out " + model);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("augmented"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("held out"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace digits
