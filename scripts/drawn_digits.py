@@ -30,6 +30,8 @@ each, the others at everyday values):
   shaky      a trembling hand: larger jitter plus a slow wobble along the strokes
   mixed      all of the above drawn at once, each anywhere in its range (a fifth on 64x64, a quarter inverted)
   font       a digit from an installed font (ImageMagick), size 25-80% of the canvas, off-centre a little
+  tilted     the whole digit rotated 12-25 deg either way (a page held at an angle)
+  hurried    scrawled: control points jittered 2.5x more, a wobbling hand, pen 8-20%, slant up to 18 deg
 
 Canvases are those of the window (560x420 is its default), 400x400, 633x582 and 800x600, except canvas64.
 Each (category, digit) cell has --per images cycling through the digit's styles; each image has its own
@@ -134,7 +136,7 @@ GLYPHS = {
 ASPECT = {0: 0.65, 1: 0.35, 2: 0.62, 3: 0.58, 4: 0.68, 5: 0.6, 6: 0.6, 7: 0.62, 8: 0.58, 9: 0.6}
 
 CATEGORIES = ["normal", "thin", "thick", "slanted", "small", "huge", "offcentre", "inverted", "canvas64",
-              "shaky", "mixed", "font"]
+              "shaky", "mixed", "font", "tilted", "hurried"]
 WINDOW_CANVASES = [(560, 420), (400, 400), (633, 582), (800, 600)]
 
 # ---------------------------------------------------------------------------------------------------------
@@ -268,6 +270,12 @@ def params_for(cat, rng):
         p["pen"] = rng.uniform(2.0, 6.0) / (p["size"] * 64)
     elif cat == "shaky":
         p["jitter"], p["wobble"] = 0.04, rng.uniform(0.01, 0.02)
+    elif cat == "tilted":  # the whole digit turned, as on a page held at an angle
+        p["rot"] = rng.choice([-1, 1]) * rng.uniform(12, 25)
+    elif cat == "hurried":  # scrawled: loose strokes, a wobbling hand, a heavier pen, a strong slant
+        p["jitter"], p["wobble"] = 0.065, rng.uniform(0.015, 0.03)
+        p["pen"] = rng.uniform(0.08, 0.2)
+        p["slant"] = rng.uniform(-18, 18)
     elif cat == "mixed":  # everything at once, anywhere in its range
         if rng.random() < 0.2:
             p["canvas"], p["min_pen_px"] = (64, 64), 1.0

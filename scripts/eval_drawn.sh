@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Accuracy of `digits predict` on digits drawn the way people draw (scripts/drawn_digits.py describes the set:
-# thin and thick strokes, slanted, small, huge, off-centre, inverted, 64x64, shaky, all mixed, and fonts),
+# thin and thick strokes, slanted, tilted, hurried, small, huge, off-centre, inverted, 64x64, shaky, all mixed,
+# and fonts),
 # through the same preprocessing as the window: once with --single (the classifier) and once segmented
 # (whether the image reads as exactly that one digit). Prints the tables per category, digit and writing
 # style, the top confusions, and every misread file; writes DIR/results-<model>.csv.
 #   usage: scripts/eval_drawn.sh [MODEL...]     (default: every data/models/*.safetensors)
 #   env:   DIGITS_BIN (default build/digits), DRAWN_DIR (default /tmp/drawn), DRAWN_PER (images per category
-#          and digit, default 9: 12 x 10 x 9 = 1080 images), DRAWN_SEED (default 1), DRAWN_REGEN=1 to remake
+#          and digit, default 9: 14 x 10 x 9 = 1260 images), DRAWN_SEED (default 1), DRAWN_REGEN=1 to remake
 # The set is generated on the first run (about 2 minutes of one core) and reused afterwards.
 set -euo pipefail
 
@@ -23,7 +24,7 @@ if [ $# -eq 0 ]; then
   [ -f "$1" ] || { echo "eval_drawn: no model in data/models: pass a model file" >&2; exit 1; }
 fi
 
-stamp="per=$PER seed=$SEED"
+stamp="per=$PER seed=$SEED set=2"  # set 2: the tilted and hurried categories
 if [ "${DRAWN_REGEN:-0}" = 1 ] || [ ! -f "$DIR/labels.csv" ] || [ "$(cat "$DIR/.params" 2>/dev/null)" != "$stamp" ]; then
   rm -f "$DIR"/*.png "$DIR"/labels.csv "$DIR"/results-*.csv
   echo "eval_drawn: generating the set in $DIR ($stamp)" >&2
