@@ -185,7 +185,7 @@ class Dropout final : public Layer {
     if (need_dx) dx_ = Buffer<float>(be, size_t(max_batch) * in_.size());
   }
   const float* forward(Backend& be, const float* x, int N, const StepContext& ctx) override {
-    if (!ctx.train || spec_.rate == 0.f) return x;
+    if (!ctx.train || ctx.recalibrate || spec_.rate == 0.f) return x;
     be.dropout_forward(size_t(N) * in_.size(), spec_.rate, ctx.dropout_seed, x, y_.data());
     return y_.data();
   }
@@ -204,10 +204,10 @@ class Dropout final : public Layer {
 // ---- BatchNorm (PyTorch BatchNorm2d after a conv, BatchNorm1d after a dense layer) --------------------
 // weight = gamma (C), bias = beta (C); state running_mean, running_var (C). Training normalises with the
 // batch's statistics and updates the running ones (momentum 0.1, eps 1e-5, PyTorch's defaults);
-// inference uses the running ones.
+// inference uses the running ones; recalibration (StepContext::recalibrate) only updates them.
 class BatchNorm final : public Layer {
  public:
-  static constexpr float kEps = 1e-5f, kMomentum = 0.1f;
+  static constexpr float kEps = 1e-5f;
   BatchNorm(const LayerSpec& s, Dims in) {
     spec_ = s, in_ = in, out_ = in;
     DIGITS_CHECK(in.size() > 0, "batchnorm needs an input");
@@ -228,10 +228,10 @@ class BatchNorm final : public Layer {
   const float* forward(Backend& be, const float* x, int N, const StepContext& ctx) override {
     DIGITS_CHECK(running_mean_, "batchnorm: state not bound");
     const int HW = in_.h * in_.w;
-    if (ctx.train) {
+    if (ctx.train || ctx.recalibrate) {
       DIGITS_CHECK(N * HW > 1, "batchnorm: training needs more than one value per channel (batch of " << N << ")");
-      x_ = x;
-      be.batchnorm_forward_train(N, in_.c, HW, kEps, kMomentum, x, gamma_, beta_, y_.data(), mean_.data(),
+      x_ = ctx.recalibrate ? nullptr : x;
+      be.batchnorm_forward_train(N, in_.c, HW, kEps, ctx.bn_momentum, x, gamma_, beta_, y_.data(), mean_.data(),
                                  inv_std_.data(), running_mean_, running_var_);
     } else {
       be.batchnorm_forward_infer(N, in_.c, HW, kEps, x, gamma_, beta_, running_mean_, running_var_, y_.data());

@@ -39,6 +39,10 @@ struct ParamInfo {
 struct StepContext {
   bool train = false;
   uint64_t dropout_seed = 0;  // per step and layer; the same value must reach forward and backward
+  // Re-estimating batch-norm statistics (no training): batch norm normalises with the batch's statistics
+  // and moves its running ones by bn_momentum; dropout is the identity; there is no backward.
+  bool recalibrate = false;
+  float bn_momentum = 0.1f;  // batch norm's running-statistics momentum (training: PyTorch's 0.1)
 };
 
 class Layer {

@@ -69,6 +69,11 @@ class Model {
   void init(uint64_t seed);
   // x: (N, 1, 28, 28) in backend memory, N <= max_batch. Returns the logits (N, classes).
   const float* forward(const float* x, int N, bool train, uint64_t step_seed);
+  // Batch-norm statistics only: a forward pass over x that moves every batch norm's running statistics
+  // by `momentum` towards this batch's (dropout off, weights untouched). Momentum 1/(k+1) for the k-th
+  // batch (k from 0) makes them the average over all batches passed.
+  void recalibrate_batchnorm(const float* x, int N, float momentum);
+  bool has_batchnorm() const;
   // dlogits: (N, classes). Fills grads() (overwritten, not accumulated). step_seed as in forward.
   void backward(const float* dlogits, int N, uint64_t step_seed);
 

@@ -53,7 +53,9 @@ struct TrainOptions {
 
 struct TrainResult {
   std::vector<EpochReport> epochs;
-  double test_accuracy = 0;
+  double test_accuracy = 0;   // of the written model
+  double val_accuracy = -1;   // of the written model after recalibration (-1: no validation set or no recalibration)
+  bool recalibrated = false;  // batch-norm statistics re-estimated on clean images after augmented training
   int64_t steps = 0;
 };
 

@@ -20,7 +20,7 @@ namespace {
 
 struct BenchArgs {
   Common common;
-  std::vector<std::string> presets = {"seed", "keras"};
+  std::vector<std::string> presets = {"seed", "keras", "best"};
   int train_steps = 30, latency_runs = 200, big_batch = 1000;
 };
 
@@ -55,7 +55,11 @@ nlohmann::json bench_preset(Backend& be, const Preset& p, const BenchArgs& a) {
     m.init(1);
     Optimizer opt(be, p.train, m.param_count());
     auto step = [&](int s) {
-      be.gather_batch(B, pixels, img.data(), lab.data(), idx.data(), 1.f / 255, 0.f, x.data(), y.data());
+      if (p.train.augment)  // as the trainer does for presets that augment (28x28 images)
+        be.augment_batch(B, 28, 28, img.data(), lab.data(), idx.data(), p.train.augment_params, uint64_t(s), 1.f / 255,
+                         0.f, x.data(), y.data());
+      else
+        be.gather_batch(B, pixels, img.data(), lab.data(), idx.data(), 1.f / 255, 0.f, x.data(), y.data());
       const float* logits = m.forward(x.data(), B, true, uint64_t(s));
       be.softmax_xent(B, 10, logits, y.data(), probs.data(), loss.data(), dlogits.data(), 1.f / B);
       m.backward(dlogits.data(), B, uint64_t(s));

@@ -263,6 +263,40 @@ TEST(BatchNormLayer, RunningStatisticsTravelWithTheModelFile) {
   EXPECT_THROW(load_model(*be, path, 4), Error);
 }
 
+TEST(BatchNormLayer, RecalibrationAveragesTheBatchStatisticsAndLeavesWeightsAlone) {
+  auto be = make_cpu_backend(1);
+  const NetSpec spec = NetSpec::parse("flatten batchnorm dropout(0.5) dense(10)");
+  Model m(*be, spec, 4);
+  m.init(7);
+  const auto params_before = m.export_params();
+  // Two batches of 4 images with known per-pixel means: batch 1 all 1s and 3s, batch 2 all 5s and 7s.
+  std::vector<float> b1(4 * 784), b2(4 * 784);
+  for (size_t i = 0; i < b1.size(); ++i) b1[i] = (i / 784) % 2 ? 3.f : 1.f, b2[i] = (i / 784) % 2 ? 7.f : 5.f;
+  Buffer<float> x1(*be, b1.size()), x2(*be, b2.size());
+  x1.upload(b1);
+  x2.upload(b2);
+  m.recalibrate_batchnorm(x1.data(), 4, 1.f);   // k = 0: the batch's statistics
+  m.recalibrate_batchnorm(x2.data(), 4, 0.5f);  // k = 1: the average of both
+  const auto after = m.export_params();
+  for (const auto& t : after) {
+    if (t.name == "1.running_mean") {
+      EXPECT_FLOAT_EQ(t.data[5], 4.f);  // (2 + 6) / 2
+    } else if (t.name == "1.running_var") {
+      EXPECT_FLOAT_EQ(t.data[5], 4.f / 3.f);  // unbiased variance of {1,3,1,3} and of {5,7,5,7}: 4/3 each
+    } else {
+      for (const auto& b : params_before) {
+        if (b.name == t.name) {
+          EXPECT_EQ(b.data, t.data) << t.name;
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(m.has_batchnorm());
+  EXPECT_FALSE(Model(*be, NetSpec::parse("flatten dense(10)"), 1).has_batchnorm());
+  EXPECT_THROW(m.recalibrate_batchnorm(x1.data(), 4, 0.f), Error);
+  EXPECT_THROW(m.backward(x1.data(), 4, 0), Error);  // no backward after a recalibration pass
+}
+
 TEST(BatchNormLayer, SpecRoundTripsAndRejectsArguments) {
   EXPECT_EQ(NetSpec::parse("conv(8,3) batchnorm relu flatten dense(10)").text(), "conv(8,3) batchnorm relu flatten dense(10)");
   EXPECT_THROW(NetSpec::parse("flatten batchnorm(3) dense(10)"), Error);

@@ -105,13 +105,20 @@ TEST(TrainerAugment, BatchNormAugmentedCosineRunResumesBitIdentically) {
   full.cfg.val = 32;
   full.log = &log;
   full.out = dir.file("full.safetensors");
+  full.checkpoint = dir.file("full.ckpt.safetensors");
   const TrainResult fr = train(*be, data, full);
   EXPECT_GE(fr.test_accuracy, 0.8) << log.str();
   EXPECT_NE(log.str().find("augmented"), std::string::npos);
+  // After augmented training the batch-norm statistics are re-estimated on the clean images.
+  EXPECT_TRUE(fr.recalibrated);
+  EXPECT_GE(fr.val_accuracy, 0.0);
+  EXPECT_NE(log.str().find("batch-norm statistics re-estimated on 288 un-augmented training images"), std::string::npos)
+      << log.str();
 
   TrainOptions part = full;
   part.cfg.epochs = 1;
   part.out.clear();
+  part.checkpoint.clear();
   part.checkpoint = dir.file("part.ckpt.safetensors");
   train(*be, data, part);
 
@@ -125,6 +132,10 @@ TEST(TrainerAugment, BatchNormAugmentedCosineRunResumesBitIdentically) {
   const ModelFile a = load_model_file(full.out), b = load_model_file(rest.out);
   ASSERT_EQ(a.tensors.size(), b.tensors.size());
   for (size_t i = 0; i < a.tensors.size(); ++i) EXPECT_EQ(a.tensors[i].data, b.tensors[i].data) << a.tensors[i].name;
+  // The checkpoint keeps the running statistics of training (so that --resume is exact), the model the
+  // re-estimated ones.
+  const ModelFile ck = load_model_file(full.checkpoint), fin = load_model_file(full.out);
+  EXPECT_NE(ck.find("1.running_mean")->data, fin.find("1.running_mean")->data);
   const auto cfg = nlohmann::json::parse(b.metadata.at(meta::kTrainConfig));
   EXPECT_EQ(cfg.at("schedule"), "cosine");
   EXPECT_EQ(cfg.at("val"), 32);
