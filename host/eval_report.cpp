@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -16,6 +15,7 @@
 #include <sstream>
 
 #include "error.h"
+#include "image_io.h"
 
 namespace digits {
 
@@ -36,34 +36,6 @@ std::string lower_extension(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
   return ext;
-}
-
-// Writes `text` to a temporary file beside `path`, flushes it to disk and renames it into place.
-void write_file_atomic(const std::string& path, const std::string& text) {
-  static std::atomic<unsigned> counter{0};
-  std::string tmp;
-  int fd = -1;
-  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
-    tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST) break;
-  }
-  if (fd < 0) DIGITS_FAIL(path << ": cannot create a temporary file: " << std::strerror(errno));
-  std::string problem;
-  for (size_t done = 0; done < text.size() && problem.empty();) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) problem = std::string("write error: ") + std::strerror(errno);
-    else done += size_t(n);
-  }
-  if (problem.empty() && ::fsync(fd) != 0) problem = std::string("cannot flush to disk: ") + std::strerror(errno);
-  if (::close(fd) != 0 && problem.empty()) problem = std::string("write error: ") + std::strerror(errno);
-  if (problem.empty() && std::rename(tmp.c_str(), path.c_str()) != 0)
-    problem = std::string("cannot rename the temporary file into place: ") + std::strerror(errno);
-  if (!problem.empty()) {
-    ::unlink(tmp.c_str());
-    DIGITS_FAIL(path << ": " << problem);
-  }
 }
 
 void check_result(const Dataset& test, const EvalResult& r) {
@@ -123,7 +95,11 @@ std::string confusion_json_text(const EvalResult& r) {
 }
 
 void write_confusion(const std::string& path, const EvalResult& r) {
-  write_file_atomic(path, confusion_format(path) == ConfusionFormat::Csv ? confusion_csv(r) : confusion_json_text(r));
+  const std::string text = confusion_format(path) == ConfusionFormat::Csv ? confusion_csv(r) : confusion_json_text(r);
+  write_file_atomic(path, [&](std::FILE* f) {
+    return std::fwrite(text.data(), 1, text.size(), f) == text.size() ? std::string()
+                                                                      : std::string("write error: ") + std::strerror(errno);
+  });
 }
 
 void check_png_path(const std::string& path, const std::string& what) {

@@ -415,15 +415,16 @@ std::vector<uint8_t> read_stream(std::FILE* f, const std::string& name) {
 }
 
 // The PNG writer's setjmp frame: plain data only.
-bool png_encode_body(png_structp png, png_infop info, PngIo* io, std::FILE* f, const GrayImage* img) {
-  (void)io;
+bool png_encode_body(png_structp png, png_infop info, std::FILE* f, int width, int height, int channels,
+                     const uint8_t* pixels) {
   if (setjmp(png_jmpbuf(png))) return false;
   png_init_io(png, f);
-  png_set_IHDR(png, info, png_uint_32(img->width), png_uint_32(img->height), 8, PNG_COLOR_TYPE_GRAY,
-               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(png, info, png_uint_32(width), png_uint_32(height), 8,
+               channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
-  for (int y = 0; y < img->height; ++y)
-    png_write_row(png, const_cast<png_bytep>(img->pixels.data() + size_t(y) * img->width));
+  const size_t stride = size_t(width) * size_t(channels);
+  for (int y = 0; y < height; ++y) png_write_row(png, const_cast<png_bytep>(pixels + size_t(y) * stride));
   png_write_end(png, nullptr);
   return true;
 }
@@ -469,10 +470,7 @@ GrayImage load_image(const std::string& path) {
   return decode_image(bytes, path);
 }
 
-void save_png(const std::string& path, const GrayImage& img) {
-  if (img.width <= 0 || img.height <= 0 || img.pixels.size() != size_t(img.width) * img.height)
-    DIGITS_FAIL(path << ": cannot save an image of " << img.width << " x " << img.height << " with "
-                     << img.pixels.size() << " pixels");
+void write_file_atomic(const std::string& path, const std::function<std::string(std::FILE*)>& fill) {
   // A unique temporary name next to the target, so that rename() is atomic (same file system).
   static std::atomic<unsigned> counter{0};
   std::string tmp;
@@ -490,13 +488,14 @@ void save_png(const std::string& path, const GrayImage& img) {
     ::unlink(tmp.c_str());
     DIGITS_FAIL(path << ": cannot write: " << std::strerror(e));
   }
-  PngIo io;
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &io, png_on_error, png_on_warning);
-  png_infop info = png ? png_create_info_struct(png) : nullptr;
-  bool ok = info && png_encode_body(png, info, &io, f, &img);
-  png_destroy_write_struct(&png, info ? &info : nullptr);
   std::string problem;
-  if (!ok) problem = std::string("PNG encoder failed: ") + (io.message[0] ? io.message : "out of memory");
+  try {
+    problem = fill(f);
+  } catch (...) {
+    std::fclose(f);
+    ::unlink(tmp.c_str());
+    throw;
+  }
   if (std::fflush(f) != 0 || std::ferror(f)) problem = std::string("write error: ") + std::strerror(errno);
   if (problem.empty() && fsync(fileno(f)) != 0) problem = std::string("cannot flush to disk: ") + std::strerror(errno);
   if (std::fclose(f) != 0 && problem.empty()) problem = std::string("write error: ") + std::strerror(errno);
@@ -506,6 +505,25 @@ void save_png(const std::string& path, const GrayImage& img) {
     ::unlink(tmp.c_str());
     DIGITS_FAIL(path << ": " << problem);
   }
+}
+
+void save_png_pixels(const std::string& path, int width, int height, int channels, const uint8_t* pixels) {
+  DIGITS_CHECK(channels == 1 || channels == 3, path << ": cannot save a PNG of " << channels << " channels");
+  write_file_atomic(path, [&](std::FILE* f) -> std::string {
+    PngIo io;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &io, png_on_error, png_on_warning);
+    png_infop info = png ? png_create_info_struct(png) : nullptr;
+    const bool ok = info && png_encode_body(png, info, f, width, height, channels, pixels);
+    png_destroy_write_struct(&png, info ? &info : nullptr);
+    return ok ? std::string() : std::string("PNG encoder failed: ") + (io.message[0] ? io.message : "out of memory");
+  });
+}
+
+void save_png(const std::string& path, const GrayImage& img) {
+  if (img.width <= 0 || img.height <= 0 || img.pixels.size() != size_t(img.width) * img.height)
+    DIGITS_FAIL(path << ": cannot save an image of " << img.width << " x " << img.height << " with "
+                     << img.pixels.size() << " pixels");
+  save_png_pixels(path, img.width, img.height, 1, img.pixels.data());
 }
 
 }  // namespace digits
