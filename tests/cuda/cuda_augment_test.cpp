@@ -14,6 +14,7 @@
 #include "cuda_fixture.h"
 #include "error.h"
 #include "testing/compare.h"
+#include "testing/image_batches.h"
 
 namespace digits {
 namespace {
@@ -32,24 +33,9 @@ constexpr AugmentParams kWild{180.f, 0.5f, 1.f, 10.f, 5.f};
 // per pixel, so values move by ~1e-5 of their range 255 |scale|. 1e-4 of the range leaves a margin of ten.
 constexpr testing::Tol kAugmentTol{1e-4 * 255.0 * double(kScale), 0.0, 1e-5};
 
-struct DataSet {
-  int H, W, count;
-  std::vector<uint8_t> images, labels;
-};
-DataSet random_data(int H, int W, int count, uint64_t seed) {
-  DataSet d{H, W, count, std::vector<uint8_t>(size_t(count) * H * W), std::vector<uint8_t>(size_t(count))};
-  std::mt19937_64 rng(seed);
-  for (auto& p : d.images) p = uint8_t(rng());
-  for (auto& l : d.labels) l = uint8_t(rng() % 10);
-  return d;
-}
-std::vector<int32_t> random_index(int n, int count, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<int32_t> index(size_t(n), 0);
-  for (auto& i : index) i = int32_t(rng() % uint64_t(count));
-  if (n > 0) index[0] = count - 1;
-  return index;
-}
+using DataSet = testing::ImageSet;
+using testing::random_images;
+using testing::random_index;
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
@@ -85,7 +71,7 @@ TEST_F(CudaAugment, ZeroParamsEqualGatherExactly) {
   for (const auto& [H, W] : {std::pair{28, 28}, std::pair{5, 7}, std::pair{1, 1}, std::pair{9, 1}})
     for (int n : {1, 37}) {
       SCOPED_TRACE(::testing::Message() << "H=" << H << " W=" << W << " n=" << n);
-      const DataSet d = random_data(H, W, 50, 1);
+      const DataSet d = random_images(H, W, 50, 1);
       const auto index = random_index(n, d.count, 2);
       auto want = poisoned(size_t(n) * H * W);
       std::vector<int32_t> want_labels(size_t(n), -2);
@@ -105,7 +91,7 @@ TEST_F(CudaAugment, MatchesCpuOnAwkwardShapes) {
     for (const auto& hw : shapes)
       for (int n : {1, 3, 37}) {
         SCOPED_TRACE(::testing::Message() << "rotate " << a.rotate_deg << " H=" << hw[0] << " W=" << hw[1] << " n=" << n);
-        const DataSet d = random_data(hw[0], hw[1], 60, 3);
+        const DataSet d = random_images(hw[0], hw[1], 60, 3);
         const auto index = random_index(n, d.count, 4);
         const Batch got = run_gpu(d, index, a, 31337), want = run_cpu(d, index, a, 31337);
         EXPECT_CLOSE(got.x, want.x, kAugmentTol);
@@ -115,7 +101,7 @@ TEST_F(CudaAugment, MatchesCpuOnAwkwardShapes) {
 
 TEST_F(CudaAugment, MoreImagesThanGridYHoldsMatchCpu) {
   // Grid y is capped at 65535 blocks; later images are reached by the kernel's image-stride loop.
-  const DataSet d = random_data(2, 3, 100, 5);
+  const DataSet d = random_images(2, 3, 100, 5);
   const auto index = random_index(70001, d.count, 6);
   const Batch got = run_gpu(d, index, kTypical, 8), want = run_cpu(d, index, kTypical, 8);
   EXPECT_CLOSE(got.x, want.x, kAugmentTol);
@@ -123,7 +109,7 @@ TEST_F(CudaAugment, MoreImagesThanGridYHoldsMatchCpu) {
 }
 
 TEST_F(CudaAugment, SameSeedRepeatsAndAnotherSeedDiffers) {
-  const DataSet d = random_data(28, 28, 20, 7);
+  const DataSet d = random_images(28, 28, 20, 7);
   const auto index = random_index(16, d.count, 8);
   const Batch b1 = run_gpu(d, index, kTypical, 99), b2 = run_gpu(d, index, kTypical, 99);
   EXPECT_TRUE(same_bits(b1.x, b2.x));
@@ -133,7 +119,7 @@ TEST_F(CudaAugment, SameSeedRepeatsAndAnotherSeedDiffers) {
 }
 
 TEST_F(CudaAugment, RejectsBadShapesAndParametersAndAcceptsAnEmptyBatch) {
-  const DataSet d = random_data(4, 4, 2, 9);
+  const DataSet d = random_images(4, 4, 2, 9);
   auto d_images = dev(d.images), d_labels = dev(d.labels);
   auto d_index = dev(std::vector<int32_t>{0, 1});
   auto d_x = dev_poisoned(32);

@@ -20,6 +20,7 @@
 #include "philox.h"
 #include "reference/reference_ops.h"
 #include "testing/compare.h"
+#include "testing/image_batches.h"
 
 namespace digits {
 namespace {
@@ -52,25 +53,9 @@ struct Impl {
 const Impl kImpls[] = {{"Reference", &ref::augment_batch}, {"Cpu", &cpu::augment_batch}};
 void PrintTo(const Impl& impl, std::ostream* os) { *os << impl.name; }
 
-// `count` random H x W images with labels 0..9.
-struct DataSet {
-  int H, W, count;
-  std::vector<uint8_t> images, labels;
-};
-DataSet random_data(int H, int W, int count, uint64_t seed) {
-  DataSet d{H, W, count, std::vector<uint8_t>(size_t(count) * H * W), std::vector<uint8_t>(size_t(count))};
-  std::mt19937_64 rng(seed);
-  for (auto& p : d.images) p = uint8_t(rng());
-  for (auto& l : d.labels) l = uint8_t(rng() % 10);
-  return d;
-}
-std::vector<int32_t> random_index(int n, int count, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<int32_t> index(size_t(n), 0);
-  for (auto& i : index) i = int32_t(rng() % uint64_t(count));
-  if (n > 0) index[0] = count - 1;  // the last image: reads end at the data set's end
-  return index;
-}
+using DataSet = testing::ImageSet;
+using testing::random_images;
+using testing::random_index;
 
 struct Batch {
   std::vector<float> x;
@@ -112,7 +97,7 @@ TEST_P(AugmentBatch, ZeroParamsEqualGatherExactly) {
     for (int n : {1, 3, 37})
       for (uint64_t seed : {uint64_t(0), uint64_t(12345), ~uint64_t(0)}) {
         SCOPED_TRACE(::testing::Message() << "H=" << hw[0] << " W=" << hw[1] << " n=" << n << " seed=" << seed);
-        const DataSet d = random_data(hw[0], hw[1], 40, 1);
+        const DataSet d = random_images(hw[0], hw[1], 40, 1);
         const auto index = random_index(n, d.count, 2 + uint64_t(n));
         for (const auto& [scale, shift] : {std::pair{kScale, kShift}, std::pair{1.f, 0.f}}) {
           auto want = poisoned(size_t(n) * d.H * d.W);
@@ -180,7 +165,7 @@ TEST_P(AugmentBatch, QuarterAndHalfTurnsMovePixelsOntoPixels) {
   for (const auto& hw : shapes) {
     const int H = hw[0], W = hw[1];
     SCOPED_TRACE(::testing::Message() << "H=" << H << " W=" << W);
-    const DataSet d = random_data(H, W, 1, 3);
+    const DataSet d = random_images(H, W, 1, 3);
     const double cx = (W - 1) / 2.0, cy = (H - 1) / 2.0;
     const auto px = [&](double y, double x) {  // exact integer coordinates expected
       const long long r = std::llround(y), c = std::llround(x);
@@ -242,7 +227,7 @@ TEST_P(AugmentBatch, MatchesAnIndependentEvaluationOfTheDocumentedMap) {
   for (const AugmentParams& a : {kTypical, kWild, AugmentParams{30.f, 0.2f, 0.3f, 2.5f, 1.5f}}) {
     for (const auto& hw : {std::pair{11, 9}, std::pair{28, 28}, std::pair{4, 13}}) {
       SCOPED_TRACE(::testing::Message() << "rotate " << a.rotate_deg << " H=" << hw.first << " W=" << hw.second);
-      const DataSet d = random_data(hw.first, hw.second, 5, 4);
+      const DataSet d = random_images(hw.first, hw.second, 5, 4);
       const std::vector<int32_t> index{4, 0, 2};
       const Batch b = run(GetParam().fn, d, index, a, 99, 1.f, 0.f);
       EXPECT_CLOSE(b.x, documented_map(d, index, a, 99), augment_tol(1.f));
@@ -260,7 +245,7 @@ double max_diff(const float* a, const float* b, size_t n) {
 }
 
 TEST_P(AugmentBatch, SameSeedRepeatsAndSeedOrPositionChangeTheImage) {
-  const DataSet d = random_data(28, 28, 10, 5);
+  const DataSet d = random_images(28, 28, 10, 5);
   const size_t P = 28 * 28;
   const std::vector<int32_t> index{7, 7, 3, 7};
   const Batch b1 = run(GetParam().fn, d, index, kTypical, 2024), b2 = run(GetParam().fn, d, index, kTypical, 2024);
@@ -282,7 +267,7 @@ TEST_P(AugmentBatch, SameSeedRepeatsAndSeedOrPositionChangeTheImage) {
 
 TEST_P(AugmentBatch, RejectsBadArguments) {
   const AugmentFn fn = GetParam().fn;
-  const DataSet d = random_data(4, 4, 2, 6);
+  const DataSet d = random_images(4, 4, 2, 6);
   std::vector<float> x(32);
   std::vector<int32_t> lo(2);
   const std::vector<int32_t> good{0, 1}, negative{0, -1};
@@ -328,7 +313,7 @@ TEST_F(CpuAugment, MatchesReferenceOnAwkwardShapes) {
     for (const auto& hw : shapes)
       for (int n : {1, 3, 37}) {
         SCOPED_TRACE(::testing::Message() << "rotate " << a.rotate_deg << " H=" << hw[0] << " W=" << hw[1] << " n=" << n);
-        const DataSet d = random_data(hw[0], hw[1], 50, 7);
+        const DataSet d = random_images(hw[0], hw[1], 50, 7);
         const auto index = random_index(n, d.count, 8);
         const Batch got = run(&cpu::augment_batch, d, index, a, 31337);
         const Batch want = run(&ref::augment_batch, d, index, a, 31337);
@@ -338,7 +323,7 @@ TEST_F(CpuAugment, MatchesReferenceOnAwkwardShapes) {
 }
 
 TEST_F(CpuAugment, ResultsAreBitIdenticalForOneTwoThreeThreads) {
-  const DataSet d = random_data(28, 28, 300, 9);
+  const DataSet d = random_images(28, 28, 300, 9);
   const auto index = random_index(128, d.count, 10);
   cpu::set_num_threads(1);
   const Batch first = run(&cpu::augment_batch, d, index, kTypical, 5);

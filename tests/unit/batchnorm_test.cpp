@@ -18,6 +18,7 @@
 #include "reference/reference_ops.h"
 #include "testing/compare.h"
 #include "testing/files.h"
+#include "testing/gradcheck.h"
 
 namespace digits {
 namespace {
@@ -25,7 +26,9 @@ namespace {
 namespace ref = digits::reference;
 namespace typed = digits::reference::typed;
 using testing::random_vector;
-using Vec = std::vector<double>;
+using testing::numeric_gradient;
+using testing::random_doubles;
+using testing::Vec;
 
 // ---- reference by hand ----------------------------------------------------------------------------
 TEST(ReferenceBatchNorm, NormalisesEachChannelByHand) {
@@ -62,28 +65,6 @@ TEST(ReferenceBatchNorm, RejectsBadArguments) {
 }
 
 // ---- finite differences in double ---------------------------------------------------------------
-Vec random_doubles(size_t n, uint64_t seed, double lo = -1, double hi = 1) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> d(lo, hi);
-  Vec v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-Vec numeric_gradient(Vec& v, const std::function<double()>& loss, double h = 1e-4) {
-  Vec g(v.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    const double keep = v[i];
-    v[i] = keep + h;
-    const double up = loss();
-    v[i] = keep - h;
-    const double down = loss();
-    v[i] = keep;
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
-
 struct BnShape {
   int N, C, HW;
 };
@@ -99,9 +80,7 @@ TEST_P(GradCheckBatchNorm, InputScaleAndShiftGradientsMatchCentralDifferences) {
   auto loss = [&] {
     typed::batchnorm_forward_train<double>(N, C, HW, 1e-5f, 0.1f, x.data(), gamma.data(), beta.data(), y.data(),
                                            mean.data(), inv_std.data(), rm.data(), rv.data());
-    double s = 0;
-    for (size_t i = 0; i < n; ++i) s += y[i] * G[i];
-    return s;
+    return testing::dot(y, G);
   };
   loss();
   Vec dx(n), dgamma(static_cast<size_t>(C)), dbeta(static_cast<size_t>(C));

@@ -16,6 +16,7 @@
 #include "reference/reference_impl.h"
 #include "reference/reference_ops.h"
 #include "testing/compare.h"
+#include "testing/gradcheck.h"
 
 namespace digits {
 namespace {
@@ -371,36 +372,10 @@ TEST(ReferenceAdam, FirstStepMovesByLrTimesSign) {
 
 // ---- finite-difference gradient checks (double) ------------------------------------------------
 namespace typed = digits::reference::typed;
-using Vec = std::vector<double>;
-
-Vec random_doubles(size_t n, uint64_t seed, double lo = -1, double hi = 1) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> d(lo, hi);
-  Vec v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-double dot(const Vec& a, const Vec& b) {
-  double s = 0;
-  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-  return s;
-}
-
-// Central differences of the scalar loss(v) with respect to every element of v.
-Vec numeric_gradient(Vec& v, const std::function<double()>& loss, double h = 1e-4) {
-  Vec g(v.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    const double keep = v[i];
-    v[i] = keep + h;
-    const double up = loss();
-    v[i] = keep - h;
-    const double down = loss();
-    v[i] = keep;
-    g[i] = (up - down) / (2 * h);
-  }
-  return g;
-}
+using testing::dot;
+using testing::numeric_gradient;
+using testing::random_doubles;
+using testing::Vec;
 
 // Loss L = <y, G> for a fixed random G, so dL/dy = G and the backward ops get G as dy.
 class GradCheckConv : public ::testing::TestWithParam<ConvShape> {};
