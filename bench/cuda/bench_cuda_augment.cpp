@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../bench_common.h"
+#include "cuda_bench_common.h"
 #include "backend.h"
 #include "cpu/cpu_ops.h"
 #include "cuda_backend.h"
@@ -28,20 +29,6 @@ using namespace digits::bench;
 constexpr float kScale = 1.0f / (255.0f * 0.3081f), kShift = -0.1307f / 0.3081f;
 
 AugmentParams params_from(int64_t aug) { return aug ? AugmentParams{15.f, 0.15f, 0.2f, 3.f, 2.f} : AugmentParams{}; }
-
-// The backend of device 0, or null after SkipWithError("no CUDA device").
-Backend* gpu(benchmark::State& state) {
-  static std::unique_ptr<Backend> be = cuda_device_count() > 0 ? make_cuda_backend(0) : nullptr;
-  if (!be) state.SkipWithError("no CUDA device");
-  return be.get();
-}
-
-template <class T>
-Buffer<T> dev(Backend& be, const std::vector<T>& h) {
-  Buffer<T> b(be, h.size());
-  b.upload(h);
-  return b;
-}
 
 void BM_AugmentBatch_CudaKernel(benchmark::State& state) {
   Backend* be = gpu(state);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../bench_common.h"
+#include "cuda_bench_common.h"
 #include "backend.h"
 #include "cpu/cpu_ops.h"
 #include "cuda_backend.h"
@@ -30,22 +31,7 @@ namespace {
 using namespace digits;
 using namespace digits::bench;
 
-// ---- device, timing, data (as in bench_cuda_ops.cpp) ----------------------------------------------------
-
-// The backend of device 0, or null after SkipWithError("no CUDA device").
-Backend* gpu(benchmark::State& state) {
-  static std::unique_ptr<Backend> be = cuda_device_count() > 0 ? make_cuda_backend(0) : nullptr;
-  if (!be) state.SkipWithError("no CUDA device");
-  return be.get();
-}
-
-// Times fn with CUDA events, one sample per iteration, after a warm-up call (which also sizes the workspace).
-template <class Fn>
-void time_gpu(benchmark::State& state, const Fn& fn) {
-  fn();
-  cuda::synchronize();
-  for (auto _ : state) state.SetIterationTime(cuda::time_ms(fn) / 1e3);
-}
+// ---- data (device and timing: cuda_bench_common.h) ------------------------------------------------------
 
 // Per-channel offsets and scales, as in a network's activations.
 std::vector<float> activations(size_t n, int C, int HW, uint64_t seed) {
@@ -58,21 +44,6 @@ std::vector<float> activations(size_t n, int C, int HW, uint64_t seed) {
     v[i] = mu[c] + scale[c] * u(rng);
   }
   return v;
-}
-
-template <class T>
-Buffer<T> dev(Backend& be, const std::vector<T>& h) {
-  Buffer<T> b(be, h.size());
-  b.upload(h);
-  return b;
-}
-
-// Element-wise |a - e| <= atol + rtol |e| (a little looser than kReduction in tests/testing/compare.h).
-bool agrees(const std::vector<float>& a, const std::vector<float>& e, double atol = 1e-5, double rtol = 1e-4) {
-  if (a.size() != e.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (!(std::fabs(double(a[i]) - double(e[i])) <= atol + rtol * std::fabs(double(e[i])))) return false;
-  return true;
 }
 
 // ---- shapes and the one-time check ----------------------------------------------------------------------

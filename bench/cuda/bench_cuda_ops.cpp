@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../bench_common.h"
+#include "cuda_bench_common.h"
 #include "backend.h"
 #include "cpu/cpu_ops.h"
 #include "cuda_backend.h"
@@ -44,21 +45,6 @@ const bool kContextAdded = [] {
   return true;
 }();
 
-// The backend of device 0, or null after SkipWithError("no CUDA device").
-Backend* gpu(benchmark::State& state) {
-  static std::unique_ptr<Backend> be = cuda_device_count() > 0 ? make_cuda_backend(0) : nullptr;
-  if (!be) state.SkipWithError("no CUDA device");
-  return be.get();
-}
-
-// Times fn with CUDA events, one sample per iteration, after a warm-up call.
-template <class Fn>
-void time_gpu(benchmark::State& state, const Fn& fn) {
-  fn();
-  cuda::synchronize();
-  for (auto _ : state) state.SetIterationTime(cuda::time_ms(fn) / 1e3);
-}
-
 // ---- data and validation --------------------------------------------------------------------------------
 
 std::vector<float> random_floats(size_t n, uint64_t seed, float lo = -1.f, float hi = 1.f) {
@@ -67,21 +53,6 @@ std::vector<float> random_floats(size_t n, uint64_t seed, float lo = -1.f, float
   std::vector<float> v(n);
   for (auto& x : v) x = d(rng);
   return v;
-}
-
-template <class T>
-Buffer<T> dev(Backend& be, const std::vector<T>& h) {
-  Buffer<T> b(be, h.size());
-  b.upload(h);
-  return b;
-}
-
-// Element-wise |a - e| <= atol + rtol |e| (the kConvGemm tolerance of tests/testing/compare.h).
-bool agrees(const std::vector<float>& a, const std::vector<float>& e, double atol = 1e-5, double rtol = 1e-4) {
-  if (a.size() != e.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (!(std::fabs(double(a[i]) - double(e[i])) <= atol + rtol * std::fabs(double(e[i])))) return false;
-  return true;
 }
 
 // Runs `check` once per (key, arguments) in the process; false makes the case skip with an error.
