@@ -221,6 +221,11 @@ void Model::reset_state() {
 
 Model::~Model() = default;
 
+void Model::set_input_scale(float s) {
+  DIGITS_CHECK(std::isfinite(s) && s > 0.f && s <= 1.f, "input scale " << s << " outside (0, 1]");
+  input_scale_ = s;
+}
+
 void Model::init(uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<float> h(param_count_, 0.f);

@@ -18,6 +18,10 @@
 
 namespace digits {
 
+// x = pixel * scale for pixels 0..255, as the seed project (Keras) did. Every model file stores its own
+// (metadata "input_scale"); this is the value new models are trained with.
+inline constexpr float kDefaultInputScale = 1.0f / 255.0f;
+
 struct NetSpec {
   Dims input{1, 28, 28};
   std::vector<LayerSpec> layers;
@@ -64,6 +68,9 @@ class Model {
   float* params() { return params_.data(); }
   float* grads() { return grads_.data(); }
   Backend& backend() { return be_; }
+  // x = pixel (0..255) * input_scale(): kDefaultInputScale, or the model file's "input_scale".
+  float input_scale() const { return input_scale_; }
+  void set_input_scale(float s);
 
   // Keras initialisation: Glorot uniform weights, zero biases, from `seed` (host RNG, then upload).
   void init(uint64_t seed);
@@ -90,6 +97,7 @@ class Model {
   std::vector<std::unique_ptr<Layer>> layers_;
   void reset_state();  // running_var 1, the rest 0
 
+  float input_scale_ = kDefaultInputScale;
   size_t param_count_ = 0, state_count_ = 0;
   Buffer<float> params_, grads_, state_;
 };

@@ -15,6 +15,7 @@ struct Common {
   int threads = 0;      // --threads (0 = all cores)
   std::string data;     // --data DIR
   bool json = false;    // --json
+  bool deterministic = false;  // --deterministic (train): reaches the backend as a value, never the environment
 };
 
 void add_device_flags(CLI::App* cmd, Common& c);
