@@ -1,10 +1,9 @@
 // Convolutions through cuDNN (forward, backward data, backward filter) and cuDNN's max pooling (a
-// benchmark variant). Each direction's algorithm is chosen once per (shape, TF32 setting) and cached in
-// the thread's CudaContext: by default cudnnFind*AlgorithmEx times every algorithm on the real buffers;
-// DIGITS_CUDNN_ALGO=heuristic uses cudnnGet*Algorithm_v7 instead (no timing runs, maybe slower picks).
+// benchmark variant). Each direction's algorithm is chosen once per (shape, settings) and cached in the
+// thread's CudaContext: by default cudnnFind*AlgorithmEx times every algorithm on the real buffers;
+// Settings::algo Heuristic, and Settings::deterministic, use cudnnGet*Algorithm_v7 instead (no timing
+// runs: the same pick every run), the latter keeping only algorithms cuDNN reports as deterministic.
 // With TF32 off, descriptors use CUDNN_FMA_MATH: float32 FMA kernels only, never tensor-core TF32.
-#include <cstdlib>
-#include <cstring>
 #include <sstream>
 
 #include "cuda_ops.h"
@@ -17,13 +16,8 @@ namespace {
 
 // ---- algorithm choice -----------------------------------------------------------------------------------
 
-bool use_heuristics() {
-  static const bool h = [] {
-    const char* v = std::getenv("DIGITS_CUDNN_ALGO");
-    return v && std::strcmp(v, "heuristic") == 0;
-  }();
-  return h;
-}
+// Timing decides nothing in deterministic mode: heuristics rank the same way on every run.
+bool use_heuristics() { return settings().algo == AlgoChoice::Heuristic || settings().deterministic; }
 
 // Find*Ex times algorithms that fit in this much workspace; the largest users here need a few MiB.
 constexpr size_t kMaxFindWorkspace = size_t(512) << 20;
@@ -52,15 +46,9 @@ bool is_tensor_op(cudnnMathType_t m) {
   return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
 }
 
-// DIGITS_DETERMINISTIC=1 (`digits train --deterministic`): only algorithms cuDNN reports as deterministic
-// (some backward-filter and backward-data algorithms sum with atomics, in a run-dependent order). Read once.
-bool deterministic_mode() {
-  static const bool on = [] {
-    const char* v = std::getenv("DIGITS_DETERMINISTIC");
-    return v != nullptr && v[0] == '1';
-  }();
-  return on;
-}
+// `digits train --deterministic`: only algorithms cuDNN reports as deterministic (some backward-filter and
+// backward-data algorithms sum with atomics, in a run-dependent order).
+bool deterministic_mode() { return settings().deterministic; }
 
 // The first (fastest) usable result. With TF32 off, tensor-core results are skipped and FMA math is used.
 template <class Perf>

@@ -1,5 +1,6 @@
-// CudaBackend: the digits::Backend of one CUDA device. Host code only: a thin adapter that makes its
-// device current and calls the digits::cuda ops (cuDNN, cuBLAS, our kernels) on the current stream.
+// CudaBackend: the digits::Backend of one CUDA device. Host code only: an adapter expanded from the op
+// table that makes its device and settings current and calls the digits::cuda ops (cuDNN, cuBLAS, our
+// kernels) on the current stream.
 #include "cuda_backend.h"
 
 #include <sstream>
@@ -15,7 +16,7 @@ namespace {
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(int device) : device_(device) {
+  CudaBackend(int device, const cuda::Settings& settings) : device_(device), settings_(settings) {
     const int count = cuda_device_count();
     if (count == 0) {
       std::ostringstream os;
@@ -31,6 +32,7 @@ class CudaBackend final : public Backend {
     }
     multi_ = count > 1;
     CUDA_CHECK(cudaSetDevice(device_));
+    cuda::set_settings(settings_);
     const CudaDeviceInfo info = cuda_device_info(device_);
     name_ = "CUDA: " + info.name + " (sm_" + std::to_string(info.cc_major) + std::to_string(info.cc_minor) + ")";
     // Start the context now, so that a device that cannot run our code fails here with a clear message
@@ -88,120 +90,21 @@ class CudaBackend final : public Backend {
     cuda::synchronize();
   }
 
-  // ---- ops ----
-  void conv2d_forward(const ConvShape& s, const float* x, const float* w, float* y) override {
-    activate();
-    cuda::conv2d_forward(s, x, w, y);
+ protected:
+  // ---- ops: expanded from the op table (host/ops.h); each makes this backend's device and settings current
+#define DIGITS_OP(name, params, args, check) \
+  void do_##name params override {           \
+    activate();                              \
+    cuda::name args;                         \
   }
-  void conv2d_backward_data(const ConvShape& s, const float* dy, const float* w, float* dx) override {
-    activate();
-    cuda::conv2d_backward_data(s, dy, w, dx);
-  }
-  void conv2d_backward_filter(const ConvShape& s, const float* x, const float* dy, float* dw) override {
-    activate();
-    cuda::conv2d_backward_filter(s, x, dy, dw);
-  }
-  void bias_forward(int N, int C, int HW, const float* b, float* y) override {
-    activate();
-    cuda::bias_forward(N, C, HW, b, y);
-  }
-  void bias_backward(int N, int C, int HW, const float* dy, float* db) override {
-    activate();
-    cuda::bias_backward(N, C, HW, dy, db);
-  }
-  void maxpool_forward(const PoolShape& s, const float* x, float* y, int32_t* argmax) override {
-    activate();
-    cuda::maxpool_forward(s, x, y, argmax);
-  }
-  void maxpool_backward(const PoolShape& s, const float* dy, const int32_t* argmax, float* dx) override {
-    activate();
-    cuda::maxpool_backward(s, dy, argmax, dx);
-  }
-  void dense_forward(const DenseShape& s, const float* x, const float* w, float* y) override {
-    activate();
-    cuda::dense_forward(s, x, w, y);
-  }
-  void dense_backward_data(const DenseShape& s, const float* dy, const float* w, float* dx) override {
-    activate();
-    cuda::dense_backward_data(s, dy, w, dx);
-  }
-  void dense_backward_weight(const DenseShape& s, const float* x, const float* dy, float* dw) override {
-    activate();
-    cuda::dense_backward_weight(s, x, dy, dw);
-  }
-  void relu_forward(size_t n, const float* x, float* y) override {
-    activate();
-    cuda::relu_forward(n, x, y);
-  }
-  void relu_backward(size_t n, const float* y, const float* dy, float* dx) override {
-    activate();
-    cuda::relu_backward(n, y, dy, dx);
-  }
-  void dropout_forward(size_t n, float rate, uint64_t seed, const float* x, float* y) override {
-    activate();
-    cuda::dropout_forward(n, rate, seed, x, y);
-  }
-  void dropout_backward(size_t n, float rate, uint64_t seed, const float* dy, float* dx) override {
-    activate();
-    cuda::dropout_backward(n, rate, seed, dy, dx);
-  }
-  void softmax_xent(int N, int K, const float* logits, const int32_t* labels, float* probs, float* loss, float* dlogits,
-                    float scale) override {
-    activate();
-    cuda::softmax_xent(N, K, logits, labels, probs, loss, dlogits, scale);
-  }
-  void accumulate_stats(int N, int K, const float* probs, const int32_t* labels, const float* loss,
-                        double* stats) override {
-    activate();
-    cuda::accumulate_stats(N, K, probs, labels, loss, stats);
-  }
-  void gather_batch(int n, int pixels, const uint8_t* images, const uint8_t* labels, const int32_t* index, float scale,
-                    float shift, float* x, int32_t* labels_out) override {
-    activate();
-    cuda::gather_batch(n, pixels, images, labels, index, scale, shift, x, labels_out);
-  }
-  void augment_batch(int n, int H, int W, const uint8_t* images, const uint8_t* labels, const int32_t* index,
-                     const AugmentParams& a, uint64_t seed, float scale, float shift, float* x,
-                     int32_t* labels_out) override {
-    activate();
-    cuda::augment_batch(n, H, W, images, labels, index, a, seed, scale, shift, x, labels_out);
-  }
-  void batchnorm_forward_train(int N, int C, int HW, float eps, float momentum, const float* x, const float* gamma,
-                               const float* beta, float* y, float* batch_mean, float* batch_inv_std,
-                               float* running_mean, float* running_var) override {
-    activate();
-    cuda::batchnorm_forward_train(N, C, HW, eps, momentum, x, gamma, beta, y, batch_mean, batch_inv_std, running_mean,
-                                running_var);
-  }
-  void batchnorm_forward_infer(int N, int C, int HW, float eps, const float* x, const float* gamma, const float* beta,
-                               const float* running_mean, const float* running_var, float* y) override {
-    activate();
-    cuda::batchnorm_forward_infer(N, C, HW, eps, x, gamma, beta, running_mean, running_var, y);
-  }
-  void batchnorm_backward(int N, int C, int HW, const float* x, const float* dy, const float* gamma,
-                          const float* batch_mean, const float* batch_inv_std, float* dx, float* dgamma,
-                          float* dbeta) override {
-    activate();
-    cuda::batchnorm_backward(N, C, HW, x, dy, gamma, batch_mean, batch_inv_std, dx, dgamma, dbeta);
-  }
-  void adadelta_update(size_t n, const AdadeltaParams& p, float* w, const float* g, float* accum_grad,
-                       float* accum_delta) override {
-    activate();
-    cuda::adadelta_update(n, p, w, g, accum_grad, accum_delta);
-  }
-  void sgd_update(size_t n, const SgdParams& p, float* w, const float* g, float* velocity) override {
-    activate();
-    cuda::sgd_update(n, p, w, g, velocity);
-  }
-  void adam_update(size_t n, const AdamParams& p, float* w, const float* g, float* m, float* v) override {
-    activate();
-    cuda::adam_update(n, p, w, g, m, v);
-  }
+#include "ops.h"
+#undef DIGITS_OP
 
  private:
-  // Makes this backend's device current on the calling thread (only needed with several devices:
-  // with one, device 0 is every thread's default).
+  // Makes this backend's settings, and its device, current on the calling thread (the device only
+  // matters with several: with one, device 0 is every thread's default).
   void activate() const {
+    cuda::set_settings(settings_);
     if (!multi_) return;
     int cur = -1;
     CUDA_CHECK(cudaGetDevice(&cur));
@@ -209,12 +112,19 @@ class CudaBackend final : public Backend {
   }
 
   int device_ = 0;
+  cuda::Settings settings_;
   bool multi_ = false;
   std::string name_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cuda_backend(int device) { return std::make_unique<CudaBackend>(device); }
+std::unique_ptr<Backend> make_cuda_backend(int device, const BackendOptions& o) {
+  cuda::Settings s;
+  s.tf32 = o.tf32;
+  s.deterministic = o.deterministic;
+  s.algo = o.cudnn_heuristic ? cuda::AlgoChoice::Heuristic : cuda::AlgoChoice::Find;
+  return std::make_unique<CudaBackend>(device, s);
+}
 
 }  // namespace digits

@@ -15,9 +15,10 @@ namespace digits {
 // sticky error the probe leaves behind.
 int cuda_device_count() noexcept;
 
-// A backend on device `device` (cuDNN convolutions, cuBLAS dense layers, our kernels). Throws
-// digits::Error (CudaError) with the failing call and the library's message if it cannot start.
-std::unique_ptr<Backend> make_cuda_backend(int device = 0);
+// A backend on device `device` (cuDNN convolutions, cuBLAS dense layers, our kernels) with the CUDA
+// settings of `options` (tf32, deterministic, cudnn_heuristic). Throws digits::Error (CudaError) with the
+// failing call and the library's message if it cannot start.
+std::unique_ptr<Backend> make_cuda_backend(int device = 0, const BackendOptions& options = {});
 
 // For `digits info`: CUDA runtime and driver versions ("no driver"), each device (name, compute
 // capability, memory), cuDNN and cuBLAS versions.

@@ -15,8 +15,23 @@ namespace digits::cuda {
 #include "ops.h"
 
 // ---- settings --------------------------------------------------------------------------------------
-// TF32 tensor-core math for convolutions and dense layers: faster, ~1e-3 relative error. Default is
-// off (exact float32 FMA math) unless the environment has DIGITS_TF32=1. Process-wide.
+// How cuDNN convolution algorithms are chosen: Find times every algorithm on the real buffers once per
+// shape (fastest, but the pick can vary run to run); Heuristic asks cuDNN's heuristics (no timing).
+enum class AlgoChoice { Find, Heuristic };
+struct Settings {
+  // TF32 tensor-core math for convolutions and dense layers: faster, ~1e-3 relative error. Off: exact
+  // float32 FMA math.
+  bool tf32 = false;
+  // Only deterministic cuDNN algorithms, chosen by a deterministic rule (heuristics, never timing), so a
+  // seed gives the same weights run to run and across --resume.
+  bool deterministic = false;
+  AlgoChoice algo = AlgoChoice::Find;
+};
+// This thread's settings, like its stream: values the CUDA backend makes current before each of its ops
+// (the defaults above otherwise). Convolution plans are cached per (shape, settings).
+void set_settings(const Settings& s);
+const Settings& settings();
+// Shorthands for the TF32 field of this thread's settings.
 void set_tf32(bool on);
 bool tf32();
 

@@ -1,9 +1,6 @@
 // Per-thread library state (see cudnn_context.h), the TF32 switch and the current stream.
 #include "cudnn_context.h"
 
-#include <atomic>
-#include <cstdlib>
-#include <cstring>
 
 #include "cuda_ops.h"
 #include "cuda_variants.h"
@@ -14,14 +11,7 @@ namespace digits::cuda {
 
 namespace {
 
-std::atomic<bool>& tf32_flag() {
-  static std::atomic<bool> flag{[] {
-    const char* v = std::getenv("DIGITS_TF32");
-    return v && v[0] && std::strcmp(v, "0") != 0;
-  }()};
-  return flag;
-}
-
+thread_local Settings t_settings;
 thread_local Stream t_stream = nullptr;
 
 // cuBLAS asks for 32 MiB of workspace on Hopper; given explicitly, so that no call allocates (CUDA graphs).
@@ -29,8 +19,10 @@ constexpr size_t kCublasWorkspace = size_t(32) << 20;
 
 }  // namespace
 
-void set_tf32(bool on) { tf32_flag().store(on); }
-bool tf32() { return tf32_flag().load(); }
+void set_settings(const Settings& s) { t_settings = s; }
+const Settings& settings() { return t_settings; }
+void set_tf32(bool on) { t_settings.tf32 = on; }
+bool tf32() { return t_settings.tf32; }
 
 void set_current_stream(Stream s) { t_stream = s; }
 Stream current_stream() { return t_stream; }
@@ -136,8 +128,11 @@ cublasHandle_t CudaContext::cublas() {
 }
 
 ConvPlan& CudaContext::conv_plan(const ConvShape& s) {
-  const bool t = tf32();
-  const std::array<int, 9> key{s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.pad, t ? 1 : 0};
+  const Settings& st = settings();
+  const bool t = st.tf32;
+  // The plan's algorithms depend on every setting: a deterministic run never reuses a timed pick.
+  const int how = (t ? 1 : 0) | (st.deterministic ? 2 : 0) | (st.algo == AlgoChoice::Heuristic ? 4 : 0);
+  const std::array<int, 9> key{s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.pad, how};
   auto& slot = plans_[key];
   if (!slot) slot = std::make_unique<ConvPlan>(s, t);
   return *slot;

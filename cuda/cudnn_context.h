@@ -133,7 +133,7 @@ class CudaContext {
   int cublas_math_ = -1;
   DeviceBuffer cublas_workspace_;
   DeviceBuffer workspace_;
-  // key: N, C, H, W, K, R, S, pad, tf32
+  // key: N, C, H, W, K, R, S, pad, settings (tf32 | deterministic | heuristic)
   std::map<std::array<int, 9>, std::unique_ptr<ConvPlan>> plans_;
 };
 

@@ -116,13 +116,9 @@ std::vector<std::pair<std::string, std::string>> cuda_info() {
     out.emplace_back("cuBLAS", std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch));
   else
     out.emplace_back("cuBLAS", "unknown");
-  out.emplace_back("TF32", cuda::tf32() ? "on" : "off (DIGITS_TF32=1 turns it on)");
-  {
-    const char* d = std::getenv("DIGITS_DETERMINISTIC");
-    out.emplace_back("deterministic", d && d[0] == '1' ? "on (deterministic cuDNN algorithms only)"
-                                                       : "off (cuDNN may pick atomics-based backward algorithms; "
-                                                         "--deterministic or DIGITS_DETERMINISTIC=1)");
-  }
+  out.emplace_back("TF32", "off by default (DIGITS_TF32=1 turns it on)");
+  out.emplace_back("deterministic", "off by default (cuDNN picks algorithms by timing; train --deterministic "
+                                    "keeps deterministic algorithms chosen by heuristics)");
   (void)cudaGetLastError();
   return out;
 }

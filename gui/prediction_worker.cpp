@@ -63,14 +63,18 @@ void PredictionWorker::do_load(const LoadJob& job) {
   info.model_path = job.path;
   try {
     predictor_.reset();  // it refers to the backend about to be replaced
+    BackendOptions options = BackendOptions::from_env();
+    options.device = job.pref;
+    options.threads = job.threads;
     try {
-      BackendChoice choice = select_backend(job.pref, job.threads);
+      BackendChoice choice = select_backend(options);
       backend_ = std::move(choice.backend);
       info.reason = choice.reason;
     } catch (const std::exception& e) {
       if (job.pref == DevicePref::Cpu) throw;
       // The window stays useful: run on the CPU and say why.
-      BackendChoice choice = select_backend(DevicePref::Cpu, job.threads);
+      options.device = DevicePref::Cpu;
+      BackendChoice choice = select_backend(options);
       backend_ = std::move(choice.backend);
       info.reason = std::string(e.what()) + "; using " + backend_->name();
       info.warning = e.what();

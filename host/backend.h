@@ -1,6 +1,7 @@
-// The abstract Backend: memory plus one virtual per op of host/ops.h, forward and backward.
-// Layers, the model and the trainer talk only to Backend&; CpuBackend and CudaBackend are thin
-// adapters over digits::cpu:: and digits::cuda:: functions. Pointers are in the backend's memory.
+// The abstract Backend: memory, plus the ops of the op table (host/ops.h) as checked dispatch to one
+// virtual per op. Layers, the model and the trainer talk only to Backend&; the reference, CPU and CUDA
+// backends are adapters expanded from the same table over the digits::reference::, digits::cpu:: and
+// digits::cuda:: functions. Pointers are in the backend's memory.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "error.h"
+#include "op_checks.h"
 #include "shapes.h"
 
 namespace digits {
@@ -33,43 +35,20 @@ class Backend {
   virtual void fill(float* p, size_t n, float value) = 0;
   virtual void synchronize() {}
 
-  // ---- ops: see host/ops.h for shapes and semantics ----
-  virtual void conv2d_forward(const ConvShape& s, const float* x, const float* w, float* y) = 0;
-  virtual void conv2d_backward_data(const ConvShape& s, const float* dy, const float* w, float* dx) = 0;
-  virtual void conv2d_backward_filter(const ConvShape& s, const float* x, const float* dy, float* dw) = 0;
-  virtual void bias_forward(int N, int C, int HW, const float* b, float* y) = 0;
-  virtual void bias_backward(int N, int C, int HW, const float* dy, float* db) = 0;
-  virtual void maxpool_forward(const PoolShape& s, const float* x, float* y, int32_t* argmax) = 0;
-  virtual void maxpool_backward(const PoolShape& s, const float* dy, const int32_t* argmax, float* dx) = 0;
-  virtual void dense_forward(const DenseShape& s, const float* x, const float* w, float* y) = 0;
-  virtual void dense_backward_data(const DenseShape& s, const float* dy, const float* w, float* dx) = 0;
-  virtual void dense_backward_weight(const DenseShape& s, const float* x, const float* dy, float* dw) = 0;
-  virtual void relu_forward(size_t n, const float* x, float* y) = 0;
-  virtual void relu_backward(size_t n, const float* y, const float* dy, float* dx) = 0;
-  virtual void dropout_forward(size_t n, float rate, uint64_t seed, const float* x, float* y) = 0;
-  virtual void dropout_backward(size_t n, float rate, uint64_t seed, const float* dy, float* dx) = 0;
-  virtual void softmax_xent(int N, int K, const float* logits, const int32_t* labels, float* probs, float* loss,
-                            float* dlogits, float scale) = 0;
-  virtual void accumulate_stats(int N, int K, const float* probs, const int32_t* labels, const float* loss,
-                                double* stats) = 0;
-  virtual void gather_batch(int n, int pixels, const uint8_t* images, const uint8_t* labels, const int32_t* index,
-                            float scale, float shift, float* x, int32_t* labels_out) = 0;
-  virtual void augment_batch(int n, int H, int W, const uint8_t* images, const uint8_t* labels, const int32_t* index,
-                             const AugmentParams& a, uint64_t seed, float scale, float shift, float* x,
-                             int32_t* labels_out) = 0;
-  virtual void batchnorm_forward_train(int N, int C, int HW, float eps, float momentum, const float* x,
-                                       const float* gamma, const float* beta, float* y, float* batch_mean,
-                                       float* batch_inv_std, float* running_mean, float* running_var) = 0;
-  virtual void batchnorm_forward_infer(int N, int C, int HW, float eps, const float* x, const float* gamma,
-                                       const float* beta, const float* running_mean, const float* running_var,
-                                       float* y) = 0;
-  virtual void batchnorm_backward(int N, int C, int HW, const float* x, const float* dy, const float* gamma,
-                                  const float* batch_mean, const float* batch_inv_std, float* dx, float* dgamma,
-                                  float* dbeta) = 0;
-  virtual void adadelta_update(size_t n, const AdadeltaParams& p, float* w, const float* g, float* accum_grad,
-                               float* accum_delta) = 0;
-  virtual void sgd_update(size_t n, const SgdParams& p, float* w, const float* g, float* velocity) = 0;
-  virtual void adam_update(size_t n, const AdamParams& p, float* w, const float* g, float* m, float* v) = 0;
+  // ---- ops: the table of host/ops.h. Each public op checks its precondition (host/op_checks.h), the
+  // same for every backend, then calls the backend's implementation, the protected virtual do_<op>.
+#define DIGITS_OP(name, params, args, check) \
+  void name params {                         \
+    check;                                   \
+    do_##name args;                          \
+  }
+#include "ops.h"
+#undef DIGITS_OP
+
+ protected:
+#define DIGITS_OP(name, params, args, check) virtual void do_##name params = 0;
+#include "ops.h"
+#undef DIGITS_OP
 };
 
 // A typed, move-only allocation in a backend's memory (RAII; never throws on release).
@@ -125,13 +104,24 @@ class Buffer {
 enum class DevicePref { Auto, Cpu, Cuda };
 DevicePref parse_device_pref(const std::string& s);  // "auto" | "cpu" | "cuda"; throws on anything else
 
+// What the program asks of its backend, passed as a value from the command line or the window down to
+// the backend (never through the environment; from_env() reads the environment's defaults at the edge).
+struct BackendOptions {
+  DevicePref device = DevicePref::Auto;
+  int threads = 0;               // CPU threads (0 = all cores)
+  bool deterministic = false;    // CUDA: deterministic cuDNN algorithms, chosen by heuristics (never timing)
+  bool tf32 = false;             // CUDA: TF32 tensor-core math (faster, ~1e-3 relative error)
+  bool cudnn_heuristic = false;  // CUDA: choose cuDNN algorithms by heuristics instead of timing them
+  // DIGITS_DEVICE (auto|cpu|cuda), DIGITS_TF32=1 and DIGITS_CUDNN_ALGO=heuristic over the defaults above.
+  static BackendOptions from_env();
+};
+
 struct BackendChoice {
   std::unique_ptr<Backend> backend;
   std::string reason;  // one line: which backend and why, e.g. "auto: no CUDA device found, using CPU"
 };
-// pref: from --device, or DIGITS_DEVICE when the flag was not given. threads: CPU threads (0 = all).
 // An explicit Cuda without a usable device throws digits::Error; Auto falls back to the CPU.
-BackendChoice select_backend(DevicePref pref, int threads = 0);
+BackendChoice select_backend(const BackendOptions& options);
 
 bool cuda_compiled();
 // Text for `digits info`: build options, CUDA runtime/driver, devices, cuDNN and cuBLAS versions.

@@ -29,7 +29,17 @@ bool cuda_compiled() {
 #endif
 }
 
-BackendChoice select_backend(DevicePref pref, int threads) {
+BackendOptions BackendOptions::from_env() {
+  BackendOptions o;
+  if (const char* v = std::getenv("DIGITS_DEVICE"); v && *v) o.device = parse_device_pref(v);
+  if (const char* v = std::getenv("DIGITS_TF32"); v && *v && std::string(v) != "0") o.tf32 = true;
+  if (const char* v = std::getenv("DIGITS_CUDNN_ALGO"); v && std::string(v) == "heuristic") o.cudnn_heuristic = true;
+  return o;
+}
+
+BackendChoice select_backend(const BackendOptions& options) {
+  const DevicePref pref = options.device;
+  const int threads = options.threads;
   BackendChoice choice;
   if (pref == DevicePref::Cpu) {
     choice.backend = make_cpu_backend(threads);
@@ -39,7 +49,7 @@ BackendChoice select_backend(DevicePref pref, int threads) {
 #if DIGITS_WITH_CUDA
   const int devices = cuda_device_count();
   if (devices > 0) {
-    choice.backend = make_cuda_backend(0);
+    choice.backend = make_cuda_backend(0, options);
     choice.reason = std::string(pref == DevicePref::Auto ? "auto: " : "device cuda: ") + choice.backend->name();
     return choice;
   }

@@ -19,12 +19,11 @@ void add_data_flag(CLI::App* cmd, Common& c) {
 }
 
 BackendChoice choose_backend(const Common& c) {
-  std::string dev = c.device;
-  if (dev.empty()) {
-    const char* env = std::getenv("DIGITS_DEVICE");
-    dev = env && *env ? env : "auto";
-  }
-  BackendChoice choice = select_backend(parse_device_pref(dev), c.threads);
+  BackendOptions o = BackendOptions::from_env();  // the environment's defaults; flags win
+  if (!c.device.empty()) o.device = parse_device_pref(c.device);
+  o.threads = c.threads;
+  o.deterministic = c.deterministic;
+  BackendChoice choice = select_backend(o);
   std::cerr << choice.reason << "\n";
   return choice;
 }

@@ -105,10 +105,6 @@ void augment_batch(int n, int H, int W,
                    const AugmentParams& a, uint64_t seed, float scale, float shift,
                    float* x,               // (n, H, W)
                    int32_t* labels_out) {  // (n)
-  DIGITS_CHECK(n >= 0 && H > 0 && W > 0, "augment_batch: bad shape n=" << n << " H=" << H << " W=" << W);
-  for (const float p : {a.rotate_deg, a.zoom, a.shear, a.translate, a.elastic})
-    DIGITS_CHECK(std::isfinite(p) && p >= 0.f, "augment_batch: parameter " << p << " is not finite and >= 0");
-  DIGITS_CHECK(a.zoom < 1.f, "augment_batch: zoom " << a.zoom << " must be below 1 (the scale 1 +- zoom must stay > 0)");
   for (int i = 0; i < n; ++i) DIGITS_CHECK(index[i] >= 0, "augment_batch: negative index " << index[i] << " at " << i);
   if (n == 0) return;
 

@@ -15,7 +15,6 @@ void gather_batch(int n, int pixels,
                   float scale, float shift,
                   float* x,               // (n, pixels)
                   int32_t* labels_out) {  // (n)
-  DIGITS_CHECK(n >= 0 && pixels > 0, "gather_batch: bad shape n=" << n << " pixels=" << pixels);
   for (int i = 0; i < n; ++i) DIGITS_CHECK(index[i] >= 0, "gather_batch: negative index " << index[i] << " at " << i);
   const int nt = detail::threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (size_t(n) * pixels > detail::kParallelMin)

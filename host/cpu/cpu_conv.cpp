@@ -22,14 +22,6 @@ namespace {
 // enough that adding them up costs little next to the products (16 x K*C*R*S floats).
 constexpr int kFilterChunks = 16;
 
-void check(const ConvShape& s) {
-  DIGITS_CHECK(s.N >= 0 && s.C > 0 && s.H > 0 && s.W > 0 && s.K > 0 && s.R > 0 && s.S > 0,
-               "conv2d: bad shape N=" << s.N << " C=" << s.C << " H=" << s.H << " W=" << s.W << " K=" << s.K
-                                      << " R=" << s.R << " S=" << s.S);
-  DIGITS_CHECK(s.pad >= 0 && s.P() > 0 && s.Q() > 0,
-               "conv2d: pad " << s.pad << " gives an empty output " << s.P() << "x" << s.Q());
-}
-
 struct Geometry {
   explicit Geometry(const ConvShape& s)
       : P(s.P()),
@@ -338,7 +330,6 @@ void conv2d_forward(const ConvShape& s,
                     const float* x,  // (N, C, H, W)
                     const float* w,  // (K, C, R, S)
                     float* y) {      // (N, K, P, Q)
-  check(s);
   if (detail::winograd_applicable(s)) return detail::winograd_forward(s, x, w, y);
   if (direct_applicable(s)) return direct_forward(s, x, w, y);
   const Geometry g(s);
@@ -378,7 +369,6 @@ void conv2d_backward_data(const ConvShape& s,
                           const float* dy,  // (N, K, P, Q)
                           const float* w,   // (K, C, R, S)
                           float* dx) {      // (N, C, H, W)
-  check(s);
   if (detail::winograd_applicable(s)) return detail::winograd_backward_data(s, dy, w, dx);
   const Geometry g(s);
   const int nt = detail::threads();
@@ -417,7 +407,6 @@ void conv2d_backward_filter(const ConvShape& s,
                             const float* x,   // (N, C, H, W)
                             const float* dy,  // (N, K, P, Q)
                             float* dw) {      // (K, C, R, S)
-  check(s);
   if (detail::winograd_applicable(s)) return detail::winograd_backward_filter(s, x, dy, dw);
   if (direct_applicable(s)) return direct_backward_filter(s, x, dy, dw);
   const Geometry g(s);

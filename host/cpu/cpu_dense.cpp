@@ -16,10 +16,6 @@
 namespace digits::cpu {
 namespace {
 
-void check(const DenseShape& s) {
-  DIGITS_CHECK(s.N >= 0 && s.in > 0 && s.out > 0, "dense: bad shape N=" << s.N << " in=" << s.in << " out=" << s.out);
-}
-
 // Sum of n floats in a fixed order: 16 float lanes (four 4-wide vectors, so plain SSE2 code adds them
 // in parallel), then the lanes and the tail in double.
 double sum_floats(const float* p, int n) {
@@ -59,7 +55,6 @@ void dense_forward(const DenseShape& s,
                    const float* x,  // (N, in)
                    const float* w,  // (out, in)
                    float* y) {      // (N, out)
-  check(s);
   if (s.N == 0) return;
   detail::prepare_blas_outside();
   if (s.N == 1) {  // one image (inference): y = w x, no packing of w as sgemm would do on every call
@@ -75,7 +70,6 @@ void dense_backward_data(const DenseShape& s,
                          const float* dy,  // (N, out)
                          const float* w,   // (out, in)
                          float* dx) {      // (N, in)
-  check(s);
   if (s.N == 0) return;
   detail::prepare_blas_outside();
   if (s.N == 1) {  // dx = w^T dy, by column blocks of w
@@ -91,7 +85,6 @@ void dense_backward_weight(const DenseShape& s,
                            const float* x,   // (N, in)
                            const float* dy,  // (N, out)
                            float* dw) {      // (out, in)
-  check(s);
   if (s.N == 0) {
     std::fill(dw, dw + size_t(s.out) * s.in, 0.f);
     return;
@@ -104,7 +97,6 @@ void dense_backward_weight(const DenseShape& s,
 void bias_forward(int N, int C, int HW,
                   const float* b,  // (C)
                   float* y) {      // (N, C, HW), += b
-  DIGITS_CHECK(N >= 0 && C > 0 && HW > 0, "bias_forward: bad shape N=" << N << " C=" << C << " HW=" << HW);
   const int nt = detail::threads();
   const size_t total = size_t(N) * C * HW;
   if (HW == 1) {
@@ -127,7 +119,6 @@ void bias_forward(int N, int C, int HW,
 void bias_backward(int N, int C, int HW,
                    const float* dy,  // (N, C, HW)
                    float* db) {      // (C)
-  DIGITS_CHECK(N >= 0 && C > 0 && HW > 0, "bias_backward: bad shape N=" << N << " C=" << C << " HW=" << HW);
   const int nt = detail::threads();
   const size_t total = size_t(N) * C * HW;
   if (HW < 16) {

@@ -181,7 +181,6 @@ void adam_update(size_t n, const AdamParams& p,
                  const float* g,  // (n)
                  float* m,        // (n)
                  float* v) {      // (n)
-  DIGITS_CHECK(p.t >= 1, "adam_update: step " << p.t << " must be >= 1");
   // bias corrections in double, as the reference
   const float c1 = float(1.0 - std::pow(double(p.beta1), double(p.t)));
   const float c2 = float(1.0 - std::pow(double(p.beta2), double(p.t)));

@@ -12,11 +12,6 @@
 namespace digits::cpu {
 namespace {
 
-void check(const PoolShape& s) {
-  DIGITS_CHECK(s.N >= 0 && s.C > 0 && s.size > 0 && s.H >= s.size && s.W >= s.size,
-               "maxpool: bad shape N=" << s.N << " C=" << s.C << " H=" << s.H << " W=" << s.W << " size=" << s.size);
-}
-
 // One (n, c) plane, 2x2 windows: compare in row-major order a, b (top row), c, d (bottom row), with a
 // strict > so the first maximum wins. Four windows at a time with SSE (baseline x86-64): the compares
 // are the same IEEE compares as the scalar code (false on NaN), so the results are identical.
@@ -88,7 +83,6 @@ void maxpool_forward(const PoolShape& s,
                      const float* x,     // (N, C, H, W)
                      float* y,           // (N, C, P, Q)
                      int32_t* argmax) {  // (N, C, P, Q)
-  check(s);
   const int nt = detail::threads();
   const long planes = long(s.N) * s.C;
   const size_t in_plane = size_t(s.H) * s.W, out_plane = size_t(s.P()) * s.Q();
@@ -105,7 +99,6 @@ void maxpool_backward(const PoolShape& s,
                       const float* dy,            // (N, C, P, Q)
                       const int32_t* argmax,      // (N, C, P, Q)
                       float* dx) {                // (N, C, H, W)
-  check(s);
   const int nt = detail::threads();
   const long planes = long(s.N) * s.C;
   const size_t in_plane = size_t(s.H) * s.W, out_plane = size_t(s.P()) * s.Q();

@@ -17,7 +17,6 @@ void softmax_xent(int N, int K,
                   float* loss,            // (N)
                   float* dlogits,         // (N, K) or null
                   float scale) {
-  DIGITS_CHECK(N >= 0 && K > 0, "softmax_xent: bad shape N=" << N << " K=" << K);
   for (int n = 0; n < N; ++n)
     DIGITS_CHECK(labels[n] >= 0 && labels[n] < K,
                  "softmax_xent: label " << labels[n] << " of row " << n << " outside [0, " << K << ")");
@@ -45,7 +44,6 @@ void accumulate_stats(int N, int K,
                       const int32_t* labels,  // (N)
                       const float* loss,      // (N)
                       double* stats) {        // (2)
-  DIGITS_CHECK(N >= 0 && K > 0, "accumulate_stats: bad shape N=" << N << " K=" << K);
   // Serial on purpose: N is one batch, and a fixed order keeps the sum the same for any thread count.
   double loss_sum = 0, correct = 0;
   for (int n = 0; n < N; ++n) {

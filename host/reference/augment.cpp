@@ -6,9 +6,9 @@
 
 #include "error.h"
 #include "philox.h"
-#include "reference/reference_ops.h"
+#include "reference/reference_impl.h"
 
-namespace digits::reference {
+namespace digits::reference::typed {
 
 namespace {
 
@@ -47,10 +47,6 @@ void augment_batch(int n, int H, int W,
                    const AugmentParams& a, uint64_t seed, float scale, float shift,
                    float* x,               // (n, H, W)
                    int32_t* labels_out) {  // (n)
-  DIGITS_CHECK(n >= 0 && H > 0 && W > 0, "augment_batch: bad shape n=" << n << " H=" << H << " W=" << W);
-  for (const float p : {a.rotate_deg, a.zoom, a.shear, a.translate, a.elastic})
-    DIGITS_CHECK(std::isfinite(p) && p >= 0.f, "augment_batch: parameter " << p << " is not finite and >= 0");
-  DIGITS_CHECK(a.zoom < 1.f, "augment_batch: zoom " << a.zoom << " must be below 1 (the scale 1 +- zoom must stay > 0)");
   const size_t pixels = size_t(H) * W;
   const double cx = (W - 1) / 2.0, cy = (H - 1) / 2.0;
   for (int i = 0; i < n; ++i) {
@@ -89,4 +85,4 @@ void augment_batch(int n, int H, int W,
   }
 }
 
-}  // namespace digits::reference
+}  // namespace digits::reference::typed

@@ -1,6 +1,8 @@
-// The reference ops as plain-loop templates over the scalar type T. The float instantiations are the
-// digits::reference API (host/reference/*.cpp); the double ones serve the finite-difference gradient
-// checks. Sums accumulate in double whatever T is, so the oracle is more accurate than what it checks.
+// The reference ops as plain loops, most of them templates over the scalar type T. The float versions are
+// the digits::reference API (expanded from the op table in reference_backend.cpp); the double ones serve
+// the finite-difference gradient checks. Sums accumulate in double whatever T is, so the oracle is more
+// accurate than what it checks. Shape preconditions are the op table's (host/op_checks.h), checked by
+// Backend before these run; the checks here are of values in the tensors (indices, labels).
 #pragma once
 
 #include <cmath>
@@ -13,32 +15,12 @@
 
 namespace digits::reference::typed {
 
-// ---- checks ------------------------------------------------------------------------------------
-inline void check_conv(const ConvShape& s) {
-  DIGITS_CHECK(s.N >= 0 && s.C > 0 && s.H > 0 && s.W > 0 && s.K > 0 && s.R > 0 && s.S > 0,
-               "conv2d: bad shape N=" << s.N << " C=" << s.C << " H=" << s.H << " W=" << s.W << " K=" << s.K
-                                      << " R=" << s.R << " S=" << s.S);
-  DIGITS_CHECK(s.pad >= 0 && s.P() > 0 && s.Q() > 0,
-               "conv2d: pad " << s.pad << " gives an empty output " << s.P() << "x" << s.Q());
-}
-inline void check_pool(const PoolShape& s) {
-  DIGITS_CHECK(s.N >= 0 && s.C > 0 && s.size > 0 && s.H >= s.size && s.W >= s.size,
-               "maxpool: bad shape N=" << s.N << " C=" << s.C << " H=" << s.H << " W=" << s.W << " size=" << s.size);
-}
-inline void check_dense(const DenseShape& s) {
-  DIGITS_CHECK(s.N >= 0 && s.in > 0 && s.out > 0, "dense: bad shape N=" << s.N << " in=" << s.in << " out=" << s.out);
-}
-inline void check_rate(float rate) {
-  DIGITS_CHECK(rate >= 0.f && rate < 1.f, "dropout: rate " << rate << " outside [0, 1)");
-}
-
 // ---- convolution -------------------------------------------------------------------------------
 template <class T>
 void conv2d_forward(const ConvShape& s,
                     const T* x,  // (N, C, H, W)
                     const T* w,  // (K, C, R, S)
                     T* y) {      // (N, K, P, Q)
-  check_conv(s);
   const int P = s.P(), Q = s.Q();
   for (int n = 0; n < s.N; ++n)
     for (int k = 0; k < s.K; ++k)
@@ -63,7 +45,6 @@ void conv2d_backward_data(const ConvShape& s,
                           const T* dy,  // (N, K, P, Q)
                           const T* w,   // (K, C, R, S)
                           T* dx) {      // (N, C, H, W)
-  check_conv(s);
   const int P = s.P(), Q = s.Q();
   for (int n = 0; n < s.N; ++n)
     for (int c = 0; c < s.C; ++c)
@@ -87,7 +68,6 @@ void conv2d_backward_filter(const ConvShape& s,
                             const T* x,   // (N, C, H, W)
                             const T* dy,  // (N, K, P, Q)
                             T* dw) {      // (K, C, R, S)
-  check_conv(s);
   const int P = s.P(), Q = s.Q();
   for (int k = 0; k < s.K; ++k)
     for (int c = 0; c < s.C; ++c)
@@ -111,7 +91,6 @@ template <class T>
 void bias_forward(int N, int C, int HW,
                   const T* b,  // (C)
                   T* y) {      // (N, C, HW), += b
-  DIGITS_CHECK(N >= 0 && C > 0 && HW > 0, "bias_forward: bad shape N=" << N << " C=" << C << " HW=" << HW);
   for (int n = 0; n < N; ++n)
     for (int c = 0; c < C; ++c)
       for (int i = 0; i < HW; ++i) y[(size_t(n) * C + c) * HW + i] += b[c];
@@ -121,7 +100,6 @@ template <class T>
 void bias_backward(int N, int C, int HW,
                    const T* dy,  // (N, C, HW)
                    T* db) {      // (C)
-  DIGITS_CHECK(N >= 0 && C > 0 && HW > 0, "bias_backward: bad shape N=" << N << " C=" << C << " HW=" << HW);
   for (int c = 0; c < C; ++c) {
     double acc = 0;
     for (int n = 0; n < N; ++n)
@@ -136,7 +114,6 @@ void maxpool_forward(const PoolShape& s,
                      const T* x,         // (N, C, H, W)
                      T* y,               // (N, C, P, Q)
                      int32_t* argmax) {  // (N, C, P, Q), flat h*W+w within the plane
-  check_pool(s);
   const int P = s.P(), Q = s.Q();
   for (int n = 0; n < s.N; ++n)
     for (int c = 0; c < s.C; ++c) {
@@ -161,7 +138,6 @@ void maxpool_backward(const PoolShape& s,
                       const T* dy,              // (N, C, P, Q)
                       const int32_t* argmax,    // (N, C, P, Q)
                       T* dx) {                  // (N, C, H, W)
-  check_pool(s);
   const int P = s.P(), Q = s.Q();
   const size_t plane = size_t(s.H) * s.W;
   for (size_t i = 0; i < s.in_size(); ++i) dx[i] = T(0);
@@ -181,7 +157,6 @@ void dense_forward(const DenseShape& s,
                    const T* x,  // (N, in)
                    const T* w,  // (out, in)
                    T* y) {      // (N, out)
-  check_dense(s);
   for (int n = 0; n < s.N; ++n)
     for (int o = 0; o < s.out; ++o) {
       double acc = 0;
@@ -195,7 +170,6 @@ void dense_backward_data(const DenseShape& s,
                          const T* dy,  // (N, out)
                          const T* w,   // (out, in)
                          T* dx) {      // (N, in)
-  check_dense(s);
   for (int n = 0; n < s.N; ++n)
     for (int i = 0; i < s.in; ++i) {
       double acc = 0;
@@ -209,7 +183,6 @@ void dense_backward_weight(const DenseShape& s,
                            const T* x,   // (N, in)
                            const T* dy,  // (N, out)
                            T* dw) {      // (out, in)
-  check_dense(s);
   for (int o = 0; o < s.out; ++o)
     for (int i = 0; i < s.in; ++i) {
       double acc = 0;
@@ -235,14 +208,12 @@ inline float dropout_scale(float rate) { return 1.0f / (1.0f - rate); }
 
 template <class T>
 void dropout_forward(size_t n, float rate, uint64_t seed, const T* x, T* y) {
-  check_rate(rate);
   const T scale = T(dropout_scale(rate));
   for (size_t i = 0; i < n; ++i) y[i] = philox_uniform(seed, i) >= rate ? x[i] * scale : T(0);
 }
 
 template <class T>
 void dropout_backward(size_t n, float rate, uint64_t seed, const T* dy, T* dx) {
-  check_rate(rate);
   const T scale = T(dropout_scale(rate));
   for (size_t i = 0; i < n; ++i) dx[i] = philox_uniform(seed, i) >= rate ? dy[i] * scale : T(0);
 }
@@ -256,7 +227,6 @@ void softmax_xent(int N, int K,
                   T* loss,                // (N)
                   T* dlogits,             // (N, K) or null
                   float scale) {
-  DIGITS_CHECK(N >= 0 && K > 0, "softmax_xent: bad shape N=" << N << " K=" << K);
   for (int n = 0; n < N; ++n) {
     const T* l = logits + size_t(n) * K;
     const int32_t label = labels[n];
@@ -276,11 +246,6 @@ void softmax_xent(int N, int K,
 }
 
 // ---- batch normalization ------------------------------------------------------------------------
-inline void check_batchnorm(int N, int C, int HW, float eps) {
-  DIGITS_CHECK(N > 0 && C > 0 && HW > 0, "batchnorm: bad shape N=" << N << " C=" << C << " HW=" << HW);
-  DIGITS_CHECK(eps > 0.f && std::isfinite(eps), "batchnorm: eps " << eps << " must be positive");
-}
-
 template <class T>
 void batchnorm_forward_train(int N, int C, int HW, float eps, float momentum,
                              const T* x,                      // (N, C, HW)
@@ -288,8 +253,6 @@ void batchnorm_forward_train(int N, int C, int HW, float eps, float momentum,
                              T* y,                            // (N, C, HW)
                              T* batch_mean, T* batch_inv_std, // (C)
                              T* running_mean, T* running_var) {  // (C), updated
-  check_batchnorm(N, C, HW, eps);
-  DIGITS_CHECK(momentum >= 0.f && momentum <= 1.f, "batchnorm: momentum " << momentum << " outside [0, 1]");
   const double M = double(N) * HW;
   for (int c = 0; c < C; ++c) {
     double sum = 0;
@@ -319,7 +282,6 @@ void batchnorm_forward_train(int N, int C, int HW, float eps, float momentum,
 template <class T>
 void batchnorm_forward_infer(int N, int C, int HW, float eps, const T* x, const T* gamma, const T* beta,
                              const T* running_mean, const T* running_var, T* y) {
-  check_batchnorm(N, C, HW, eps);
   for (int n = 0; n < N; ++n)
     for (int c = 0; c < C; ++c) {
       const double inv_std = 1.0 / std::sqrt(double(running_var[c]) + double(eps));
@@ -333,7 +295,6 @@ void batchnorm_forward_infer(int N, int C, int HW, float eps, const T* x, const 
 template <class T>
 void batchnorm_backward(int N, int C, int HW, const T* x, const T* dy, const T* gamma, const T* batch_mean,
                         const T* batch_inv_std, T* dx, T* dgamma, T* dbeta) {
-  check_batchnorm(N, C, HW, 1.f);
   const double M = double(N) * HW;
   for (int c = 0; c < C; ++c) {
     const double mean = double(batch_mean[c]), inv_std = double(batch_inv_std[c]);
@@ -352,6 +313,75 @@ void batchnorm_backward(int N, int C, int HW, const T* x, const T* dy, const T* 
       }
     dgamma[c] = T(sdyx);
     dbeta[c] = T(sdy);
+  }
+}
+
+// ---- batches ---------------------------------------------------------------------------------------
+inline void gather_batch(int n, int pixels,
+                         const uint8_t* images,  // (count, pixels)
+                         const uint8_t* labels,  // (count)
+                         const int32_t* index,   // (n)
+                         float scale, float shift,
+                         float* x,                // (n, pixels)
+                         int32_t* labels_out) {   // (n)
+  for (int i = 0; i < n; ++i) {
+    DIGITS_CHECK(index[i] >= 0, "gather_batch: negative index " << index[i] << " at " << i);
+    const uint8_t* img = images + size_t(index[i]) * pixels;
+    for (int j = 0; j < pixels; ++j) x[size_t(i) * pixels + j] = float(img[j]) * scale + shift;
+    labels_out[i] = int32_t(labels[index[i]]);
+  }
+}
+
+// In augment.cpp: the map of host/ops.h written out in double, one output pixel at a time.
+void augment_batch(int n, int H, int W, const uint8_t* images, const uint8_t* labels, const int32_t* index,
+                   const AugmentParams& a, uint64_t seed, float scale, float shift, float* x, int32_t* labels_out);
+
+// ---- epoch statistics --------------------------------------------------------------------------------
+inline void accumulate_stats(int N, int K,
+                             const float* probs,     // (N, K)
+                             const int32_t* labels,  // (N)
+                             const float* loss,      // (N)
+                             double* stats) {        // (2): += sum of loss, += number correct
+  double loss_sum = 0, correct = 0;
+  for (int n = 0; n < N; ++n) {
+    const float* p = probs + size_t(n) * K;
+    int best = 0;
+    for (int k = 1; k < K; ++k)
+      if (p[k] > p[best]) best = k;  // strict: the first maximum wins ties
+    loss_sum += double(loss[n]);
+    if (best == labels[n]) correct += 1;
+  }
+  stats[0] += loss_sum;
+  stats[1] += correct;
+}
+
+// ---- optimizers: element-wise in float, exactly the formulas of host/ops.h -------------------------
+inline void adadelta_update(size_t n, const AdadeltaParams& p, float* w, const float* g, float* accum_grad,
+                            float* accum_delta) {
+  for (size_t i = 0; i < n; ++i) {
+    const float a = p.rho * accum_grad[i] + (1.0f - p.rho) * g[i] * g[i];
+    const float d = std::sqrt(accum_delta[i] + p.eps) / std::sqrt(a + p.eps) * g[i];
+    accum_grad[i] = a;
+    accum_delta[i] = p.rho * accum_delta[i] + (1.0f - p.rho) * d * d;
+    w[i] -= p.lr * d;
+  }
+}
+
+inline void sgd_update(size_t n, const SgdParams& p, float* w, const float* g, float* velocity) {
+  for (size_t i = 0; i < n; ++i) {
+    velocity[i] = p.momentum * velocity[i] + g[i];
+    w[i] -= p.lr * velocity[i];
+  }
+}
+
+inline void adam_update(size_t n, const AdamParams& p, float* w, const float* g, float* m, float* v) {
+  // Bias corrections in double: beta^t underflows gracefully and 1 - beta^t keeps its digits.
+  const float c1 = float(1.0 - std::pow(double(p.beta1), double(p.t)));
+  const float c2 = float(1.0 - std::pow(double(p.beta2), double(p.t)));
+  for (size_t i = 0; i < n; ++i) {
+    m[i] = p.beta1 * m[i] + (1.0f - p.beta1) * g[i];
+    v[i] = p.beta2 * v[i] + (1.0f - p.beta2) * g[i] * g[i];
+    w[i] -= p.lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + p.eps);
   }
 }
 

@@ -57,7 +57,7 @@ TEST(Cli, PredictRejectsANonImageAndAMissingModel) {
 }
 
 TEST(Cli, ExplicitCudaWithoutADeviceIsAnError) {
-  if (select_backend(DevicePref::Auto, 1).backend->kind() == DeviceKind::Cuda) GTEST_SKIP() << "a CUDA device is present";
+  if (select_backend(BackendOptions{DevicePref::Auto, 1}).backend->kind() == DeviceKind::Cuda) GTEST_SKIP() << "a CUDA device is present";
   const auto r = run_digits("train --device cuda --data /nonexistent --epochs 1");
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("CUDA"), std::string::npos) << r.output;

@@ -140,15 +140,15 @@ TEST(Predictor, LoadsAFileAndReturnsProbabilities) {
 }
 
 TEST(BackendSelect, CpuAlwaysWorksAndCudaIsExplicit) {
-  BackendChoice c = select_backend(DevicePref::Cpu, 1);
+  BackendChoice c = select_backend(BackendOptions{DevicePref::Cpu, 1});
   ASSERT_TRUE(c.backend);
   EXPECT_EQ(c.backend->kind(), DeviceKind::Cpu);
   EXPECT_FALSE(c.reason.empty());
-  BackendChoice a = select_backend(DevicePref::Auto, 1);
+  BackendChoice a = select_backend(BackendOptions{DevicePref::Auto, 1});
   ASSERT_TRUE(a.backend);
   EXPECT_NE(a.reason.find(a.backend->kind() == DeviceKind::Cpu ? "CPU" : "CUDA"), std::string::npos) << a.reason;
   if (a.backend->kind() == DeviceKind::Cpu) {
-    EXPECT_THROW(select_backend(DevicePref::Cuda, 1), Error);
+    EXPECT_THROW(select_backend(BackendOptions{DevicePref::Cuda, 1}), Error);
   }
   EXPECT_THROW(parse_device_pref("tpu"), Error);
   EXPECT_EQ(parse_device_pref("cuda"), DevicePref::Cuda);
