@@ -14,6 +14,8 @@ namespace digits::cuda {
 
 namespace {
 
+const float kOne = 1.0f, kZero = 0.0f;
+
 // ---- algorithm choice -----------------------------------------------------------------------------------
 
 // Timing decides nothing in deterministic mode: heuristics rank the same way on every run.
@@ -71,56 +73,98 @@ ConvAlgo pick(const Perf* perf, int count, bool tf32_on, size_t max_workspace, c
   throw CudaError(os.str());
 }
 
-void choose_forward(CudaContext& ctx, ConvPlan& p, const float* x, const float* w, float* y) {
+// ---- the three directions -------------------------------------------------------------------------------
+// What differs between forward, backward data and backward filter: cuDNN's types and calls, which plan slot
+// holds the choice, and the operands (a, b: the inputs, c: the output, in the op's argument order).
+struct Forward {
+  using Perf = cudnnConvolutionFwdAlgoPerf_t;
+  static constexpr int kCount = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+  static constexpr const char* kWhat = "forward";
+  static ConvAlgo& slot(ConvPlan& p) { return p.forward; }
+  static size_t output_size(const ConvShape& s) { return s.out_size(); }
+  static void heuristic(cudnnHandle_t h, ConvPlan& p, Perf* perf, int* n) {
+    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p.x, p.w, p.conv, p.y, kCount, n, perf));
+  }
+  static void find(cudnnHandle_t h, ConvPlan& p, const float* x, const float* w, float* y, Perf* perf, int* n,
+                   DeviceBuffer& ws) {
+    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, p.x, x, p.w, w, p.conv, p.y, y, kCount, n, perf, ws.get(),
+                                                       ws.bytes()));
+  }
+  static void run(cudnnHandle_t h, ConvPlan& p, const float* x, const float* w, float* y, void* ws) {
+    CUDNN_CHECK(cudnnConvolutionForward(h, &kOne, p.x, x, p.w, w, p.conv, cudnnConvolutionFwdAlgo_t(p.forward.algo),
+                                        ws, p.forward.workspace, &kZero, p.y, y));
+  }
+};
+
+struct BackwardData {
+  using Perf = cudnnConvolutionBwdDataAlgoPerf_t;
+  static constexpr int kCount = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
+  static constexpr const char* kWhat = "backward-data";
+  static ConvAlgo& slot(ConvPlan& p) { return p.backward_data; }
+  static size_t output_size(const ConvShape& s) { return s.in_size(); }
+  static void heuristic(cudnnHandle_t h, ConvPlan& p, Perf* perf, int* n) {
+    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.y, p.conv, p.x, kCount, n, perf));
+  }
+  static void find(cudnnHandle_t h, ConvPlan& p, const float* dy, const float* w, float* dx, Perf* perf, int* n,
+                   DeviceBuffer& ws) {
+    CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, w, p.y, dy, p.conv, p.x, dx, kCount, n, perf,
+                                                            ws.get(), ws.bytes()));
+  }
+  static void run(cudnnHandle_t h, ConvPlan& p, const float* dy, const float* w, float* dx, void* ws) {
+    CUDNN_CHECK(cudnnConvolutionBackwardData(h, &kOne, p.w, w, p.y, dy, p.conv,
+                                             cudnnConvolutionBwdDataAlgo_t(p.backward_data.algo), ws,
+                                             p.backward_data.workspace, &kZero, p.x, dx));
+  }
+};
+
+struct BackwardFilter {
+  using Perf = cudnnConvolutionBwdFilterAlgoPerf_t;
+  static constexpr int kCount = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
+  static constexpr const char* kWhat = "backward-filter";
+  static ConvAlgo& slot(ConvPlan& p) { return p.backward_filter; }
+  static size_t output_size(const ConvShape& s) { return s.weight_size(); }
+  static void heuristic(cudnnHandle_t h, ConvPlan& p, Perf* perf, int* n) {
+    CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x, p.y, p.conv, p.w, kCount, n, perf));
+  }
+  static void find(cudnnHandle_t h, ConvPlan& p, const float* x, const float* dy, float* dw, Perf* perf, int* n,
+                   DeviceBuffer& ws) {
+    CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.x, x, p.y, dy, p.conv, p.w, dw, kCount, n, perf,
+                                                              ws.get(), ws.bytes()));
+  }
+  static void run(cudnnHandle_t h, ConvPlan& p, const float* x, const float* dy, float* dw, void* ws) {
+    CUDNN_CHECK(cudnnConvolutionBackwardFilter(h, &kOne, p.x, x, p.y, dy, p.conv,
+                                               cudnnConvolutionBwdFilterAlgo_t(p.backward_filter.algo), ws,
+                                               p.backward_filter.workspace, &kZero, p.w, dw));
+  }
+};
+
+// Chooses direction D's algorithm for the plan: by heuristics (always in deterministic mode), or by
+// timing every candidate on the real buffers.
+template <class D>
+void choose(CudaContext& ctx, ConvPlan& p, const float* a, const float* b, float* c) {
   p.conv.set_math(base_math(p));  // not the math type another direction picked
-  cudnnHandle_t h = ctx.cudnn();
-  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+  typename D::Perf perf[D::kCount];
   int n = 0;
   if (use_heuristics()) {
-    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p.x, p.w, p.conv, p.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf));
-    p.forward = pick(perf, n, p.tf32, kMaxHeuristicWorkspace, "heuristic", "forward");
+    D::heuristic(ctx.cudnn(), p, perf, &n);
+    D::slot(p) = pick(perf, n, p.tf32, kMaxHeuristicWorkspace, "heuristic", D::kWhat);
   } else {
     DeviceBuffer ws = find_workspace();
-    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(h, p.x, x, p.w, w, p.conv, p.y, y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-                                                       &n, perf, ws.get(), ws.bytes()));
-    p.forward = pick(perf, n, p.tf32, ws.bytes(), "find", "forward");
+    D::find(ctx.cudnn(), p, a, b, c, perf, &n, ws);
+    D::slot(p) = pick(perf, n, p.tf32, ws.bytes(), "find", D::kWhat);
   }
 }
 
-void choose_backward_data(CudaContext& ctx, ConvPlan& p, const float* dy, const float* w, float* dx) {
-  p.conv.set_math(base_math(p));  // not the math type another direction picked
-  cudnnHandle_t h = ctx.cudnn();
-  cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-  int n = 0;
-  if (use_heuristics()) {
-    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.y, p.conv, p.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-                                                            &n, perf));
-    p.backward_data = pick(perf, n, p.tf32, kMaxHeuristicWorkspace, "heuristic", "backward-data");
-  } else {
-    DeviceBuffer ws = find_workspace();
-    CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(h, p.w, w, p.y, dy, p.conv, p.x, dx,
-                                                            CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf, ws.get(),
-                                                            ws.bytes()));
-    p.backward_data = pick(perf, n, p.tf32, ws.bytes(), "find", "backward-data");
-  }
-}
-
-void choose_backward_filter(CudaContext& ctx, ConvPlan& p, const float* x, const float* dy, float* dw) {
-  p.conv.set_math(base_math(p));  // not the math type another direction picked
-  cudnnHandle_t h = ctx.cudnn();
-  cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-  int n = 0;
-  if (use_heuristics()) {
-    CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x, p.y, p.conv, p.w,
-                                                              CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf));
-    p.backward_filter = pick(perf, n, p.tf32, kMaxHeuristicWorkspace, "heuristic", "backward-filter");
-  } else {
-    DeviceBuffer ws = find_workspace();
-    CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, p.x, x, p.y, dy, p.conv, p.w, dw,
-                                                              CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf, ws.get(),
-                                                              ws.bytes()));
-    p.backward_filter = pick(perf, n, p.tf32, ws.bytes(), "find", "backward-filter");
-  }
+// One convolution in direction D with the plan's cached algorithm (chosen on first use). beta = 0: the
+// output is not read, so whatever it held (NaN included) does not leak in.
+template <class D>
+void convolve(const ConvShape& s, const float* a, const float* b, float* c) {
+  if (D::output_size(s) == 0) return;
+  CudaContext& ctx = CudaContext::current();
+  ConvPlan& p = ctx.conv_plan(s);
+  if (!D::slot(p).chosen) choose<D>(ctx, p, a, b, c);
+  p.conv.set_math(D::slot(p).math);
+  D::run(ctx.cudnn(), p, a, b, c, ctx.workspace(D::slot(p).workspace));
 }
 
 // clang-format off
@@ -141,48 +185,22 @@ std::string describe(const ConvAlgo& a, const char* const (&names)[M]) {
   return os.str();
 }
 
-const float kOne = 1.0f, kZero = 0.0f;
-
 }  // namespace
 
 // ---- convolutions ---------------------------------------------------------------------------------------
 
 void conv2d_forward(const ConvShape& s, const float* x, const float* w, float* y) {
-  if (s.out_size() == 0) return;
-  CudaContext& ctx = CudaContext::current();
-  ConvPlan& p = ctx.conv_plan(s);
-  if (!p.forward.chosen) choose_forward(ctx, p, x, w, y);
-  p.conv.set_math(p.forward.math);
-  void* ws = ctx.workspace(p.forward.workspace);
-  // beta = 0: y is not read, so whatever it held (NaN included) does not leak in.
-  CUDNN_CHECK(cudnnConvolutionForward(ctx.cudnn(), &kOne, p.x, x, p.w, w, p.conv,
-                                      cudnnConvolutionFwdAlgo_t(p.forward.algo), ws, p.forward.workspace, &kZero, p.y, y));
+  convolve<Forward>(s, x, w, y);
   DIGITS_CUDA_AFTER_LIBRARY_OP("conv2d_forward");
 }
 
 void conv2d_backward_data(const ConvShape& s, const float* dy, const float* w, float* dx) {
-  if (s.in_size() == 0) return;
-  CudaContext& ctx = CudaContext::current();
-  ConvPlan& p = ctx.conv_plan(s);
-  if (!p.backward_data.chosen) choose_backward_data(ctx, p, dy, w, dx);
-  p.conv.set_math(p.backward_data.math);
-  void* ws = ctx.workspace(p.backward_data.workspace);
-  CUDNN_CHECK(cudnnConvolutionBackwardData(ctx.cudnn(), &kOne, p.w, w, p.y, dy, p.conv,
-                                           cudnnConvolutionBwdDataAlgo_t(p.backward_data.algo), ws,
-                                           p.backward_data.workspace, &kZero, p.x, dx));
+  convolve<BackwardData>(s, dy, w, dx);
   DIGITS_CUDA_AFTER_LIBRARY_OP("conv2d_backward_data");
 }
 
 void conv2d_backward_filter(const ConvShape& s, const float* x, const float* dy, float* dw) {
-  if (s.weight_size() == 0) return;
-  CudaContext& ctx = CudaContext::current();
-  ConvPlan& p = ctx.conv_plan(s);
-  if (!p.backward_filter.chosen) choose_backward_filter(ctx, p, x, dy, dw);
-  p.conv.set_math(p.backward_filter.math);
-  void* ws = ctx.workspace(p.backward_filter.workspace);
-  CUDNN_CHECK(cudnnConvolutionBackwardFilter(ctx.cudnn(), &kOne, p.x, x, p.y, dy, p.conv,
-                                             cudnnConvolutionBwdFilterAlgo_t(p.backward_filter.algo), ws,
-                                             p.backward_filter.workspace, &kZero, p.w, dw));
+  convolve<BackwardFilter>(s, x, dy, dw);
   DIGITS_CUDA_AFTER_LIBRARY_OP("conv2d_backward_filter");
 }
 

@@ -48,6 +48,12 @@ DIGITS_OP(maxpool_forward, (const PoolShape& s, const float* x, float* y, int32_
 DIGITS_OP(maxpool_backward, (const PoolShape& s, const float* dy, const int32_t* argmax, float* dx),
           (s, dy, argmax, dx), op_checks::pool(s))
 
+// ---- global average pooling: y (N,C) = mean of x (N,C,HW) over HW; dx (N,C,HW) = dy (N,C) / HW ----
+DIGITS_OP(gap_forward, (int N, int C, int HW, const float* x, float* y),
+          (N, C, HW, x, y), op_checks::planes("gap_forward", N, C, HW))
+DIGITS_OP(gap_backward, (int N, int C, int HW, const float* dy, float* dx),
+          (N, C, HW, dy, dx), op_checks::planes("gap_backward", N, C, HW))
+
 // ---- dense -------------------------------------------------------------------------------------
 // y (N,out) = x (N,in) w^T, w (out,in); no bias (see bias_forward with HW = 1)
 DIGITS_OP(dense_forward, (const DenseShape& s, const float* x, const float* w, float* y),

@@ -1,7 +1,8 @@
-// Max pooling, our own kernels (cuDNN's pooling returns no argmax; its backward rereads x and y).
+// Pooling, our own kernels. Max pooling (cuDNN's returns no argmax; its backward rereads x and y):
 // Forward: one thread per output. Backward: one thread per INPUT element, which checks whether its
 // window's argmax points at it: windows do not overlap (stride = size), so every dx element is written
-// exactly once, with no memset and no atomics.
+// exactly once, with no memset and no atomics. Global average pooling: a warp per (n, c) plane sums it
+// in a fixed order (lanes, then a shuffle tree), so results repeat bit for bit; backward writes dy / HW.
 #include "launch.cuh"
 #include "maxpool.cuh"
 
@@ -53,6 +54,23 @@ __global__ void maxpool_backward_kernel(uint32_t total, int H, int W, int P, int
   dx[i] = g;
 }
 
+__global__ void gap_forward_kernel(uint32_t planes, int HW, const float* __restrict__ x, float* __restrict__ y) {
+  const uint32_t plane = (blockIdx.x * blockDim.x + threadIdx.x) / kWarp;
+  const int lane = int(threadIdx.x % kWarp);
+  if (plane >= planes) return;  // whole warps leave together: planes are warp-aligned
+  const float* xp = x + size_t(plane) * HW;
+  float acc = 0.f;
+  for (int i = lane; i < HW; i += kWarp) acc += xp[i];
+  for (int off = kWarp / 2; off > 0; off /= 2) acc += __shfl_down_sync(0xffffffffu, acc, off);
+  if (lane == 0) y[plane] = acc / float(HW);
+}
+
+__global__ void gap_backward_kernel(uint32_t total, int HW, const float* __restrict__ dy, float* __restrict__ dx) {
+  const uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= total) return;
+  dx[i] = dy[i / HW] / float(HW);
+}
+
 // ---- launchers ----------------------------------------------------------------------------------------
 
 namespace launch {
@@ -87,6 +105,24 @@ void maxpool_forward(const PoolShape& s, const float* x, float* y, int32_t* argm
 void maxpool_backward(const PoolShape& s, const float* dy, const int32_t* argmax, float* dx) {
   launch::maxpool_backward(current_stream(), s, dy, argmax, dx);
   DIGITS_CUDA_AFTER_OP("maxpool_backward");
+}
+
+void gap_forward(int N, int C, int HW, const float* x, float* y) {
+  const size_t planes = size_t(N) * C;
+  if (planes == 0) return;
+  DIGITS_CHECK(planes * HW < (size_t(1) << 31), "gap_forward: tensor too large");
+  gap_forward_kernel<<<blocks_for(planes * kWarp), kBlock, 0, current_stream()>>>(uint32_t(planes), HW, x, y);
+  CUDA_CHECK(cudaGetLastError());
+  DIGITS_CUDA_AFTER_OP("gap_forward");
+}
+
+void gap_backward(int N, int C, int HW, const float* dy, float* dx) {
+  const size_t total = size_t(N) * C * HW;
+  if (total == 0) return;
+  DIGITS_CHECK(total < (size_t(1) << 31), "gap_backward: tensor too large");
+  gap_backward_kernel<<<blocks_for(total), kBlock, 0, current_stream()>>>(uint32_t(total), HW, dy, dx);
+  CUDA_CHECK(cudaGetLastError());
+  DIGITS_CUDA_AFTER_OP("gap_backward");
 }
 
 }  // namespace digits::cuda

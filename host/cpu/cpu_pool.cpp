@@ -1,8 +1,10 @@
-// Optimised CPU max pooling: planes spread over threads, an SSE 2x2 path (the models' case) and a
-// general path; the first maximum in row-major order wins ties, as in the reference.
+// Optimised CPU pooling. Max pooling: planes spread over threads, an SSE 2x2 path (the models' case) and
+// a general path; the first maximum in row-major order wins ties, as in the reference. Global average
+// pooling: one plane per iteration, summed in a fixed order (results do not depend on the thread count).
 #include <emmintrin.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "cpu/cpu_common.h"
@@ -118,6 +120,36 @@ void maxpool_backward(const PoolShape& s,
     }
   }
   DIGITS_CHECK(!bad, "maxpool_backward: an argmax lies outside its " << s.H << "x" << s.W << " plane");
+}
+
+void gap_forward(int N, int C, int HW,
+                 const float* x,  // (N, C, HW)
+                 float* y) {      // (N, C)
+  const int nt = detail::threads();
+  const long planes = long(N) * C;
+#pragma omp parallel for num_threads(nt) schedule(static) if (size_t(planes) * HW > detail::kParallelMin)
+  for (long nc = 0; nc < planes; ++nc) {
+    const float* xp = x + size_t(nc) * HW;
+    float acc[4] = {0.f, 0.f, 0.f, 0.f};  // four chains the compiler keeps in registers
+    int i = 0;
+    for (; i + 4 <= HW; i += 4)
+      for (int k = 0; k < 4; ++k) acc[k] += xp[i + k];
+    double sum = double(acc[0]) + double(acc[1]) + double(acc[2]) + double(acc[3]);
+    for (; i < HW; ++i) sum += double(xp[i]);
+    y[nc] = float(sum / HW);
+  }
+}
+
+void gap_backward(int N, int C, int HW,
+                  const float* dy,  // (N, C)
+                  float* dx) {      // (N, C, HW)
+  const int nt = detail::threads();
+  const long planes = long(N) * C;
+#pragma omp parallel for num_threads(nt) schedule(static) if (size_t(planes) * HW > detail::kParallelMin)
+  for (long nc = 0; nc < planes; ++nc) {
+    const float g = float(double(dy[nc]) / HW);
+    std::fill_n(dx + size_t(nc) * HW, HW, g);
+  }
 }
 
 }  // namespace digits::cpu

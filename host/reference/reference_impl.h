@@ -151,6 +151,26 @@ void maxpool_backward(const PoolShape& s,
       }
 }
 
+// ---- global average pooling ------------------------------------------------------------------------
+template <class T>
+void gap_forward(int N, int C, int HW,
+                 const T* x,  // (N, C, HW)
+                 T* y) {      // (N, C)
+  for (size_t nc = 0; nc < size_t(N) * C; ++nc) {
+    double acc = 0;
+    for (int i = 0; i < HW; ++i) acc += double(x[nc * HW + i]);
+    y[nc] = T(acc / HW);
+  }
+}
+
+template <class T>
+void gap_backward(int N, int C, int HW,
+                  const T* dy,  // (N, C)
+                  T* dx) {      // (N, C, HW)
+  for (size_t nc = 0; nc < size_t(N) * C; ++nc)
+    for (int i = 0; i < HW; ++i) dx[nc * HW + i] = T(double(dy[nc]) / HW);
+}
+
 // ---- dense -------------------------------------------------------------------------------------
 template <class T>
 void dense_forward(const DenseShape& s,

@@ -58,11 +58,11 @@ TEST(CudaProbe, InfoListsRuntimeDriverDevicesAndLibraries) {
   for (int d = 0; d < n; ++d) EXPECT_NE(value_of(info, "GPU " + std::to_string(d)), "<missing>");
 }
 
+// Settings are values: the environment (DIGITS_TF32) reaches a backend only through BackendOptions::from_env
+// at the program's edge, never the cuda:: functions' defaults.
 TEST(CudaProbe, Tf32IsOffUnlessAskedFor) {
-  const char* env = std::getenv("DIGITS_TF32");
-  if (!env || std::string(env) == "0" || std::string(env).empty()) {
-    EXPECT_FALSE(cuda::tf32());
-  }
+  EXPECT_FALSE(cuda::Settings{}.tf32);
+  EXPECT_FALSE(cuda::Settings{}.deterministic);
   const bool before = cuda::tf32();
   cuda::set_tf32(true);
   EXPECT_TRUE(cuda::tf32());
