@@ -12,86 +12,11 @@
 namespace digits {
 
 // ---- spec ---------------------------------------------------------------------------------------------
-namespace {
-
-std::vector<std::string> split_args(const std::string& token, std::string* name) {
-  const auto open = token.find('(');
-  std::vector<std::string> args;
-  if (open == std::string::npos) {
-    *name = token;
-    return args;
-  }
-  DIGITS_CHECK(token.back() == ')', "spec token '" << token << "' lacks its closing ')'");
-  *name = token.substr(0, open);
-  std::string inner = token.substr(open + 1, token.size() - open - 2), cur;
-  std::istringstream is(inner);
-  while (std::getline(is, cur, ',')) args.push_back(cur);
-  return args;
-}
-
-int to_int(const std::string& s, const std::string& token) {
-  size_t used = 0;
-  int v = 0;
-  try {
-    v = std::stoi(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  DIGITS_CHECK(used == s.size() && v > 0 && v <= 65536, "spec token '" << token << "': '" << s << "' is not a positive integer");
-  return v;
-}
-
-}  // namespace
-
 NetSpec NetSpec::parse(const std::string& text) {
   NetSpec spec;
   std::istringstream is(text);
   std::string token;
-  while (is >> token) {
-    std::string name;
-    const auto args = split_args(token, &name);
-    LayerSpec l;
-    auto want = [&](size_t lo, size_t hi) {
-      DIGITS_CHECK(args.size() >= lo && args.size() <= hi,
-                   "spec token '" << token << "': expected " << lo << (lo == hi ? "" : " to " + std::to_string(hi)) << " arguments");
-    };
-    if (name == "conv") {
-      want(2, 3);
-      l.kind = LayerSpec::Kind::Conv;
-      l.units = to_int(args[0], token);
-      l.kernel = to_int(args[1], token);
-      if (args.size() == 3) {
-        DIGITS_CHECK(args[2] == "same" || args[2] == "valid", "spec token '" << token << "': padding must be same or valid");
-        l.same = args[2] == "same";
-      }
-    } else if (name == "relu") {
-      want(0, 0);
-      l.kind = LayerSpec::Kind::Relu;
-    } else if (name == "maxpool") {
-      want(1, 1);
-      l.kind = LayerSpec::Kind::MaxPool;
-      l.kernel = to_int(args[0], token);
-    } else if (name == "flatten") {
-      want(0, 0);
-      l.kind = LayerSpec::Kind::Flatten;
-    } else if (name == "dense") {
-      want(1, 1);
-      l.kind = LayerSpec::Kind::Dense;
-      l.units = to_int(args[0], token);
-    } else if (name == "batchnorm") {
-      want(0, 0);
-      l.kind = LayerSpec::Kind::BatchNorm;
-    } else if (name == "dropout") {
-      want(1, 1);
-      l.kind = LayerSpec::Kind::Dropout;
-      char* end = nullptr;
-      l.rate = std::strtof(args[0].c_str(), &end);
-      DIGITS_CHECK(end && *end == 0 && l.rate >= 0.f && l.rate < 1.f, "spec token '" << token << "': rate must be in [0, 1)");
-    } else {
-      DIGITS_FAIL("unknown layer '" << token << "' in spec: use conv(K,R[,same]) relu maxpool(S) flatten dense(N) dropout(rate) batchnorm");
-    }
-    spec.layers.push_back(l);
-  }
+  while (is >> token) spec.layers.push_back(LayerSpec::parse(token));
   DIGITS_CHECK(!spec.layers.empty(), "empty network spec");
   DIGITS_CHECK(spec.layers.back().kind == LayerSpec::Kind::Dense, "a network spec must end with dense(classes): '" << text << "'");
   return spec;

@@ -1,8 +1,8 @@
 // A network built from its short text spec, the presets, and the model's flat parameter/gradient buffers.
 // Spec grammar: layers separated by spaces, e.g.
 //   "conv(32,5) relu maxpool(2) conv(64,3) relu maxpool(2) flatten dense(128) relu dropout(0.3) dense(10)"
-// conv(K,R[,same]) | relu | maxpool(S) | flatten | dense(N) | dropout(rate) | batchnorm. Input is 1x28x28; the last
-// layer's outputs are the logits (softmax cross-entropy is applied by the trainer / predictor).
+// conv(K,R[,same]) | relu | maxpool(S) | flatten | dense(N) | dropout(rate) | batchnorm (the table in layers.cpp).
+// Input is 1x28x28; the last layer's outputs are the logits (softmax cross-entropy: trainer / predictor).
 // Tensor names follow PyTorch's nn.Sequential: "<layer index>.weight" / ".bias" (batchnorm also
 // ".running_mean" / ".running_var", as BatchNorm2d/BatchNorm1d).
 #pragma once
