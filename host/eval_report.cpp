@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "image_io.h"
 

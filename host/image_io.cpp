@@ -5,11 +5,8 @@
 // data, and every C++ object they touch lives in the caller, so no destructor is ever skipped.
 #include "image_io.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <csetjmp>
 #include <cstdio>
@@ -21,6 +18,7 @@
 #include <jerror.h>
 #include <png.h>
 
+#include "atomic_file.h"
 #include "error.h"
 
 namespace digits {
@@ -468,43 +466,6 @@ GrayImage load_image(const std::string& path) {
   }
   std::fclose(f);
   return decode_image(bytes, path);
-}
-
-void write_file_atomic(const std::string& path, const std::function<std::string(std::FILE*)>& fill) {
-  // A unique temporary name next to the target, so that rename() is atomic (same file system).
-  static std::atomic<unsigned> counter{0};
-  std::string tmp;
-  int fd = -1;
-  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
-    tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST) break;
-  }
-  if (fd < 0) DIGITS_FAIL(path << ": cannot create a temporary file: " << std::strerror(errno));
-  std::FILE* f = fdopen(fd, "wb");
-  if (!f) {
-    const int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    DIGITS_FAIL(path << ": cannot write: " << std::strerror(e));
-  }
-  std::string problem;
-  try {
-    problem = fill(f);
-  } catch (...) {
-    std::fclose(f);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  if (std::fflush(f) != 0 || std::ferror(f)) problem = std::string("write error: ") + std::strerror(errno);
-  if (problem.empty() && fsync(fileno(f)) != 0) problem = std::string("cannot flush to disk: ") + std::strerror(errno);
-  if (std::fclose(f) != 0 && problem.empty()) problem = std::string("write error: ") + std::strerror(errno);
-  if (problem.empty() && std::rename(tmp.c_str(), path.c_str()) != 0)
-    problem = std::string("cannot rename the temporary file into place: ") + std::strerror(errno);
-  if (!problem.empty()) {
-    ::unlink(tmp.c_str());
-    DIGITS_FAIL(path << ": " << problem);
-  }
 }
 
 void save_png_pixels(const std::string& path, int width, int height, int channels, const uint8_t* pixels) {

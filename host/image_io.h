@@ -4,8 +4,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,16 +24,10 @@ inline constexpr size_t kMaxImagePixels = size_t(1) << 26;  // 64 Mpixel, e.g. 8
 GrayImage load_image(const std::string& path);
 GrayImage decode_image(const std::vector<uint8_t>& bytes, const std::string& name_for_errors);
 
-// Writes an 8-bit grey PNG (atomically: temporary file then rename).
+// Writes an 8-bit grey PNG with write_file_atomic (atomic_file.h).
 void save_png(const std::string& path, const GrayImage& img);
 // Writes an 8-bit PNG of `channels` 1 (grey) or 3 (RGB, interleaved) bytes per pixel, atomically.
 // requires: pixels holds width * height * channels bytes.
 void save_png_pixels(const std::string& path, int width, int height, int channels, const uint8_t* pixels);
-
-// Writes `path` atomically: a unique temporary file beside it (same file system, so rename() is atomic)
-// is filled by `fill`, which returns "" or the problem it met, then flushed, fsynced and renamed into
-// place. On any failure the temporary file is removed, a previous file stays intact, and digits::Error
-// "<path>: <problem>" is thrown.
-void write_file_atomic(const std::string& path, const std::function<std::string(std::FILE*)>& fill);
 
 }  // namespace digits

@@ -1,25 +1,13 @@
-// Conv2d, ReLU, MaxPool2d, Flatten, Dense and Dropout: shape checks and buffers; the Backend computes.
+// Conv2d, ReLU, MaxPool2d, Flatten, Dense, Dropout and BatchNorm: shape checks and buffers (the Backend
+// computes), and the table of layer kinds that the spec parser, LayerSpec::text() and make_layer read.
 #include "layers.h"
 
+#include <cstdlib>
 #include <sstream>
 
 #include "error.h"
 
 namespace digits {
-
-std::string LayerSpec::text() const {
-  std::ostringstream os;
-  switch (kind) {
-    case Kind::Conv: os << "conv(" << units << "," << kernel << (same ? ",same" : "") << ")"; break;
-    case Kind::Relu: os << "relu"; break;
-    case Kind::MaxPool: os << "maxpool(" << kernel << ")"; break;
-    case Kind::Flatten: os << "flatten"; break;
-    case Kind::Dense: os << "dense(" << units << ")"; break;
-    case Kind::Dropout: os << "dropout(" << rate << ")"; break;
-    case Kind::BatchNorm: os << "batchnorm"; break;
-  }
-  return os.str();
-}
 
 size_t ParamInfo::size() const {
   size_t n = 1;
@@ -253,19 +241,133 @@ class BatchNorm final : public Layer {
   Buffer<float> y_, dx_, mean_, inv_std_;
 };
 
+// ---- the layer kinds: one row each ---------------------------------------------------------------------
+// Adding a kind: its Kind value (layers.h), its class above and one row in kKinds. The spec parser, text()
+// and the "unknown layer" message follow the table.
+
+// A spec token's arguments, e.g. {"32", "5"} for "conv(32,5)", read with messages naming the token.
+struct Args {
+  const std::vector<std::string>& values;
+  const std::string& token;
+
+  int positive_int(size_t i) const {
+    const std::string& s = values[i];
+    size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(s, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    DIGITS_CHECK(used == s.size() && v > 0 && v <= 65536,
+                 "spec token '" << token << "': '" << s << "' is not a positive integer");
+    return v;
+  }
+};
+
+struct KindRow {
+  LayerSpec::Kind kind;
+  const char* name;   // in the spec
+  const char* usage;  // in the "unknown layer" message
+  size_t min_args, max_args;
+  void (*read)(const Args&, LayerSpec&);              // the arguments into the spec; null: none
+  void (*write)(const LayerSpec&, std::ostream&);     // "(...)" after the name; null: none
+  std::unique_ptr<Layer> (*make)(const LayerSpec&, Dims in);
+};
+
+template <class L>
+std::unique_ptr<Layer> make(const LayerSpec& s, Dims in) {
+  return std::make_unique<L>(s, in);
+}
+
+void read_conv(const Args& a, LayerSpec& l) {
+  l.units = a.positive_int(0);
+  l.kernel = a.positive_int(1);
+  if (a.values.size() == 3) {
+    DIGITS_CHECK(a.values[2] == "same" || a.values[2] == "valid", "spec token '" << a.token << "': padding must be same or valid");
+    l.same = a.values[2] == "same";
+  }
+}
+
+void read_dropout(const Args& a, LayerSpec& l) {
+  char* end = nullptr;
+  l.rate = std::strtof(a.values[0].c_str(), &end);
+  DIGITS_CHECK(end && *end == 0 && l.rate >= 0.f && l.rate < 1.f, "spec token '" << a.token << "': rate must be in [0, 1)");
+}
+
+using K = LayerSpec::Kind;
+// clang-format off
+const KindRow kKinds[] = {
+  {K::Conv, "conv", "conv(K,R[,same])", 2, 3, read_conv,
+   [](const LayerSpec& l, std::ostream& os) { os << "(" << l.units << "," << l.kernel << (l.same ? ",same" : "") << ")"; },
+   make<Conv2d>},
+  {K::Relu, "relu", "relu", 0, 0, nullptr, nullptr, make<Relu>},
+  {K::MaxPool, "maxpool", "maxpool(S)", 1, 1,
+   [](const Args& a, LayerSpec& l) { l.kernel = a.positive_int(0); },
+   [](const LayerSpec& l, std::ostream& os) { os << "(" << l.kernel << ")"; },
+   make<MaxPool>},
+  {K::Flatten, "flatten", "flatten", 0, 0, nullptr, nullptr, make<Flatten>},
+  {K::Dense, "dense", "dense(N)", 1, 1,
+   [](const Args& a, LayerSpec& l) { l.units = a.positive_int(0); },
+   [](const LayerSpec& l, std::ostream& os) { os << "(" << l.units << ")"; },
+   make<Dense>},
+  {K::Dropout, "dropout", "dropout(rate)", 1, 1, read_dropout,
+   [](const LayerSpec& l, std::ostream& os) { os << "(" << l.rate << ")"; },
+   make<Dropout>},
+  {K::BatchNorm, "batchnorm", "batchnorm", 0, 0, nullptr, nullptr, make<BatchNorm>},
+};
+// clang-format on
+
+const KindRow& row_of(LayerSpec::Kind kind) {
+  for (const KindRow& r : kKinds)
+    if (r.kind == kind) return r;
+  DIGITS_FAIL("unknown layer kind " << int(kind) << ": add its row to kKinds in layers.cpp");
+}
+
+// "conv(32,5)" -> name "conv", arguments {"32", "5"}; "relu" -> "relu", {}.
+std::vector<std::string> split_args(const std::string& token, std::string* name) {
+  const auto open = token.find('(');
+  std::vector<std::string> args;
+  if (open == std::string::npos) {
+    *name = token;
+    return args;
+  }
+  DIGITS_CHECK(token.back() == ')', "spec token '" << token << "' lacks its closing ')'");
+  *name = token.substr(0, open);
+  std::string inner = token.substr(open + 1, token.size() - open - 2), cur;
+  std::istringstream is(inner);
+  while (std::getline(is, cur, ',')) args.push_back(cur);
+  return args;
+}
+
 }  // namespace
 
-std::unique_ptr<Layer> make_layer(const LayerSpec& spec, Dims in) {
-  switch (spec.kind) {
-    case LayerSpec::Kind::Conv: return std::make_unique<Conv2d>(spec, in);
-    case LayerSpec::Kind::Relu: return std::make_unique<Relu>(spec, in);
-    case LayerSpec::Kind::MaxPool: return std::make_unique<MaxPool>(spec, in);
-    case LayerSpec::Kind::Flatten: return std::make_unique<Flatten>(spec, in);
-    case LayerSpec::Kind::Dense: return std::make_unique<Dense>(spec, in);
-    case LayerSpec::Kind::Dropout: return std::make_unique<Dropout>(spec, in);
-    case LayerSpec::Kind::BatchNorm: return std::make_unique<BatchNorm>(spec, in);
-  }
-  DIGITS_FAIL("unknown layer kind");
+std::string LayerSpec::text() const {
+  const KindRow& row = row_of(kind);
+  std::ostringstream os;
+  os << row.name;
+  if (row.write) row.write(*this, os);
+  return os.str();
 }
+
+LayerSpec LayerSpec::parse(const std::string& token) {
+  std::string name;
+  const auto values = split_args(token, &name);
+  for (const KindRow& row : kKinds) {
+    if (name != row.name) continue;
+    const size_t lo = row.min_args, hi = row.max_args;
+    DIGITS_CHECK(values.size() >= lo && values.size() <= hi,
+                 "spec token '" << token << "': expected " << lo << (lo == hi ? "" : " to " + std::to_string(hi)) << " arguments");
+    LayerSpec l;
+    l.kind = row.kind;
+    if (row.read) row.read(Args{values, token}, l);
+    return l;
+  }
+  std::string kinds;
+  for (const KindRow& row : kKinds) kinds += std::string(kinds.empty() ? "" : " ") + row.usage;
+  DIGITS_FAIL("unknown layer '" << token << "' in spec: use " << kinds);
+}
+
+std::unique_ptr<Layer> make_layer(const LayerSpec& spec, Dims in) { return row_of(spec.kind).make(spec, in); }
 
 }  // namespace digits

@@ -19,6 +19,8 @@ struct Dims {
 };
 
 // One entry of a network's text spec, e.g. "conv(32,5)", "maxpool(2)", "dropout(0.3)", "dense(128)".
+// Each kind is one row of the table in layers.cpp (its name, arguments, text and class): adding a kind
+// means a Kind value, that row and the layer class.
 struct LayerSpec {
   enum class Kind { Conv, Relu, MaxPool, Flatten, Dense, Dropout, BatchNorm } kind = Kind::Relu;
   int units = 0;      // conv: output channels K; dense: outputs
@@ -26,6 +28,9 @@ struct LayerSpec {
   bool same = false;  // conv padding "same" (else "valid")
   float rate = 0.f;   // dropout rate
   std::string text() const;
+  // One spec token, e.g. "conv(32,5)"; throws digits::Error naming the token and, for an unknown name,
+  // listing the kinds.
+  static LayerSpec parse(const std::string& token);
 };
 
 struct ParamInfo {

@@ -1,8 +1,8 @@
 // A network built from its short text spec, the presets, and the model's flat parameter/gradient buffers.
 // Spec grammar: layers separated by spaces, e.g.
 //   "conv(32,5) relu maxpool(2) conv(64,3) relu maxpool(2) flatten dense(128) relu dropout(0.3) dense(10)"
-// conv(K,R[,same]) | relu | maxpool(S) | flatten | dense(N) | dropout(rate) | batchnorm. Input is 1x28x28; the last
-// layer's outputs are the logits (softmax cross-entropy is applied by the trainer / predictor).
+// conv(K,R[,same]) | relu | maxpool(S) | flatten | dense(N) | dropout(rate) | batchnorm (the table in layers.cpp).
+// Input is 1x28x28; the last layer's outputs are the logits (softmax cross-entropy: trainer / predictor).
 // Tensor names follow PyTorch's nn.Sequential: "<layer index>.weight" / ".bias" (batchnorm also
 // ".running_mean" / ".running_var", as BatchNorm2d/BatchNorm1d).
 #pragma once
@@ -54,10 +54,42 @@ struct Preset {
 const std::vector<Preset>& presets();
 const Preset& find_preset(const std::string& name);  // throws listing the known presets
 
+// One tensor of a network bound to its place: its name in model files, its shape, and its slice of the
+// model's flat parameter buffer (trainable) or state buffer (batch norm's running statistics).
+struct TensorBinding {
+  std::string name;            // "<layer index>.<tensor>", e.g. "0.weight", "2.running_var"
+  std::string tensor;          // the layer's own name for it: "weight", "bias", "running_mean", "running_var"
+  std::vector<int64_t> shape;  // PyTorch layout: conv OIHW, dense (out, in), batchnorm (C)
+  size_t layer = 0;            // index into the spec's layers
+  bool trainable = true;       // in params() (the optimizer's); else in the state buffer
+  size_t offset = 0, size = 0; // elements, into that buffer (sizes saturate at SIZE_MAX, never wrap)
+};
+
+// A network's layers (built for their shapes only: no buffers until setup) and its tensors, computed once
+// from the spec without allocating anything the spec asks for, so that a model file can be checked against
+// it first. Tensors are in file order: layer by layer, each layer's parameters, then its state.
+struct NetLayout {
+  std::vector<std::unique_ptr<Layer>> layers;
+  std::vector<TensorBinding> tensors;
+  std::vector<size_t> param_base, state_base;  // per layer: where its slice of each flat buffer starts
+  size_t param_count = 0, state_count = 0;     // saturating
+
+  // Throws digits::Error for a layer that does not fit its input (make_layer's message).
+  static NetLayout plan(const NetSpec& spec);
+  // Throws when the network needs more parameters or activations per image than we allow (checked layer by
+  // layer, as the network grows); `prefix` starts the message (a model file's path and ": ").
+  void check_limits(const NetSpec& spec, const std::string& prefix) const;
+
+ private:
+  void bind(size_t layer, const std::vector<ParamInfo>& infos, bool trainable);
+};
+
 class Model {
  public:
   // Builds the layers and allocates buffers for up to max_batch images on `be` (which must outlive it).
   Model(Backend& be, const NetSpec& spec, int max_batch);
+  // The same from a layout already planned: requires layout made by NetLayout::plan(spec).
+  Model(Backend& be, const NetSpec& spec, NetLayout layout, int max_batch);
   ~Model();
 
   const NetSpec& spec() const { return spec_; }
@@ -84,6 +116,8 @@ class Model {
   // dlogits: (N, classes). Fills grads() (overwritten, not accumulated). step_seed as in forward.
   void backward(const float* dlogits, int N, uint64_t step_seed);
 
+  // Every tensor with its name and place (NetLayout::tensors), in file order.
+  const std::vector<TensorBinding>& tensors() const { return tensors_; }
   // Parameters as named host tensors ("0.weight", ...) and back; load checks names and shapes exactly.
   std::vector<NamedTensor> export_params() const;
   void import_params(const ModelFile& file, const std::string& path_for_errors);
@@ -95,6 +129,7 @@ class Model {
   NetSpec spec_;
   int max_batch_;
   std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<TensorBinding> tensors_;
   void reset_state();  // running_var 1, the rest 0
 
   float input_scale_ = kDefaultInputScale;
@@ -114,7 +149,8 @@ inline constexpr const char* kInputScale = "input_scale";  // x = pixel * scale 
 inline constexpr const char* kFormatValue = "digits-model-1";
 }  // namespace meta
 
-// Reads a model file and builds the model it describes (spec from metadata, weights checked against it).
+// Reads a model file and builds the model it describes (spec from metadata, weights checked against it, and
+// input_scale() from the metadata "input_scale" when present, else kDefaultInputScale).
 std::unique_ptr<Model> load_model(Backend& be, const std::string& path, int max_batch, ModelFile* file_out = nullptr);
 
 }  // namespace digits

@@ -1,23 +1,21 @@
 // safetensors model files. Reading checks every length, offset, shape and dtype in the header before it
-// reads any tensor data; writing goes to a temporary file in the same directory that replaces the target
-// only once it is complete and on disk, so a failed save never damages the previous file.
+// reads any tensor data; writing validates everything first, then goes through write_file_atomic
+// (atomic_file.h), so a failed save never damages the previous file.
 #include "model_file.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "atomic_file.h"
 #include "error.h"
 
 // Tensor bytes are copied to and from memory as they are; safetensors stores them little-endian.
@@ -26,7 +24,6 @@ static_assert(std::endian::native == std::endian::little, "model files assume a 
 namespace digits {
 namespace {
 
-namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;  // keeps the header's key order: tensors load in file order
 
 constexpr uint64_t kMaxHeaderBytes = uint64_t(100) << 20;  // safetensors' own limit (100 MB)
@@ -89,23 +86,6 @@ std::string make_header(const std::string& path, const ModelFile& file) {
   }
   text.append((8 - text.size() % 8) % 8, ' ');
   return text;
-}
-
-void write_all(std::FILE* f, const void* data, size_t n, const std::string& path, const std::string& tmp) {
-  if (n != 0 && std::fwrite(data, 1, n, f) != n)
-    DIGITS_FAIL(path << ": cannot save: writing " << tmp << " failed: " << errno_text(errno));
-}
-
-// fsync of the directory makes the rename itself durable. File systems that cannot sync a directory
-// (EINVAL) are fine: the data is already on disk.
-void sync_directory(const std::string& path, const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;  // e.g. a directory we may write but not read: the file itself is complete
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0 && err != EINVAL && err != ENOTSUP && err != EROFS)
-    DIGITS_FAIL(path << ": saved, but syncing directory " << dir.string() << " failed: " << errno_text(err));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -197,6 +177,19 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   return e;
 }
 
+// Sorts entries by offset and checks that no two tensors share a byte (empty tensors occupy none).
+void sort_and_check_overlaps(const std::string& path, std::vector<Entry>& entries) {
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
+  const Entry* prev = nullptr;
+  for (const Entry& e : entries) {
+    if (e.begin == e.end) continue;
+    if (prev != nullptr && e.begin < prev->end)
+      DIGITS_FAIL(path << ": tensors '" << prev->name << "' [" << prev->begin << ", " << prev->end << ") and '" << e.name
+                       << "' [" << e.begin << ", " << e.end << ") overlap");
+    prev = &e;
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
@@ -211,39 +204,15 @@ const NamedTensor* ModelFile::find(const std::string& name) const {
 
 void save_model_file(const std::string& path, const ModelFile& file) {
   const std::string header = make_header(path, file);  // validates before any file is touched
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) {
-    const int err = errno;
-    DIGITS_FAIL(path << ": cannot save: cannot create " << tmp << ": " << errno_text(err)
-                     << (err == EACCES || err == EPERM || err == EROFS ? " (is the directory writable?)"
-                         : err == ENOENT                              ? " (does the directory exist?)"
-                                                                      : ""));
-  }
-  try {
+  write_file_atomic(path, [&](std::FILE* f) {
     uint8_t len[8];
     const uint64_t n = header.size();
     std::memcpy(len, &n, 8);  // little-endian (static_assert above)
-    write_all(f, len, 8, path, tmp);
-    write_all(f, header.data(), header.size(), path, tmp);
-    for (const NamedTensor& t : file.tensors) write_all(f, t.data.data(), 4 * t.data.size(), path, tmp);
-    if (std::fflush(f) != 0) DIGITS_FAIL(path << ": cannot save: writing " << tmp << " failed: " << errno_text(errno));
-    if (::fsync(::fileno(f)) != 0)
-      DIGITS_FAIL(path << ": cannot save: syncing " << tmp << " failed: " << errno_text(errno));
-    std::FILE* done = f;
-    f = nullptr;
-    if (std::fclose(done) != 0) DIGITS_FAIL(path << ": cannot save: closing " << tmp << " failed: " << errno_text(errno));
-    if (std::rename(tmp.c_str(), path.c_str()) != 0)
-      DIGITS_FAIL(path << ": cannot save: renaming " << tmp << " over it failed: " << errno_text(errno));
-  } catch (...) {
-    if (f != nullptr) std::fclose(f);
-    std::remove(tmp.c_str());
-    throw;
-  }
-  sync_directory(path, dir);
+    bool ok = std::fwrite(len, 1, 8, f) == 8 && std::fwrite(header.data(), 1, header.size(), f) == header.size();
+    for (const NamedTensor& t : file.tensors)
+      ok = ok && (t.data.empty() || std::fwrite(t.data.data(), 1, 4 * t.data.size(), f) == 4 * t.data.size());
+    return ok ? std::string() : "write error: " + errno_text(errno);
+  });
 }
 
 ModelFile load_model_file(const std::string& path) {
@@ -291,16 +260,7 @@ ModelFile load_model_file(const std::string& path) {
     entries.push_back(parse_entry(path, item.key(), item.value(), data_bytes));
   }
 
-  // no two tensors share a byte (empty tensors occupy none); load in data order
-  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
-  const Entry* prev = nullptr;
-  for (const Entry& e : entries) {
-    if (e.begin == e.end) continue;
-    if (prev != nullptr && e.begin < prev->end)
-      DIGITS_FAIL(path << ": tensors '" << prev->name << "' [" << prev->begin << ", " << prev->end << ") and '" << e.name
-                       << "' [" << e.begin << ", " << e.end << ") overlap");
-    prev = &e;
-  }
+  sort_and_check_overlaps(path, entries);  // load in data order
 
   const uint64_t data_start = 8 + header_bytes;
   for (Entry& e : entries) {

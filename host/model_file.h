@@ -23,8 +23,8 @@ struct ModelFile {
   const NamedTensor* find(const std::string& name) const;
 };
 
-// Writes path atomically: a temporary file in the same directory, fsync, rename over the target, fsync
-// of the directory. A failure (unwritable directory, disk full) throws and leaves any previous file intact.
+// Validates, then writes path with write_file_atomic (atomic_file.h): a failure (bad tensor, unwritable
+// directory, disk full) throws "<path>: cannot save: ..." and leaves any previous file intact.
 void save_model_file(const std::string& path, const ModelFile& file);
 
 // Reads and validates: file size, header length (<= 100 MB and inside the file), JSON syntax, every entry

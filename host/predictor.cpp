@@ -20,6 +20,10 @@ Predictor::Predictor(Backend& backend, const std::string& model_path)
     : backend_(backend), model_path_(model_path) {
   ModelFile file;
   model_ = load_model(backend, model_path, kMaxDigitsPerPass, &file);
+  // Preprocessed pixels are 0..1 for 0..255; the network wants x = pixel * input_scale. The default scale
+  // (1/255) is what they already are: no multiply, so not one value is rounded differently.
+  const float scale = model_->input_scale();
+  input_gain_ = scale == kDefaultInputScale ? 1.f : float(255.0 * double(scale));
   // Input, output and (unused) label buffers for one pass, allocated once: a GPU allocation per
   // prediction would cost more than the inference.
   x_ = Buffer<float>(backend, size_t(kMaxDigitsPerPass) * 28 * 28);
@@ -55,6 +59,8 @@ std::vector<std::array<float, 10>> Predictor::classify(const std::vector<DigitIn
   for (size_t start = 0; start < inputs.size(); start += kMaxDigitsPerPass) {
     const int n = int(std::min(inputs.size() - start, size_t(kMaxDigitsPerPass)));
     for (int i = 0; i < n; ++i) std::copy(inputs[start + size_t(i)].pixels.begin(), inputs[start + size_t(i)].pixels.end(), h.begin() + long(i) * pixels);
+    if (input_gain_ != 1.f)
+      for (size_t k = 0; k < size_t(n) * pixels; ++k) h[k] *= input_gain_;
     backend_.upload(x.data(), h.data(), size_t(n) * pixels * sizeof(float));
     const float* logits = model_->forward(x.data(), n, false, 0);
     backend_.softmax_xent(n, 10, logits, labels.data(), probs.data(), loss.data(), nullptr, 0.f);

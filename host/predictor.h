@@ -37,7 +37,8 @@ class Predictor {
   Predictor& operator=(const Predictor&) = delete;
 
   Prediction predict(const GrayImage& img, const PreprocessOptions& opt = {});
-  // Probabilities (n, 10) for n already-prepared 28x28 inputs in [0, 1] (white on black).
+  // Probabilities (n, 10) for n already-prepared 28x28 inputs in [0, 1] (white on black, 1 for pixel 255),
+  // fed to the network as pixel * the model file's input scale.
   std::vector<std::array<float, 10>> classify(const std::vector<DigitInput>& inputs);
 
   const std::string& model_path() const { return model_path_; }
@@ -49,6 +50,7 @@ class Predictor {
   std::string model_path_;
   std::unique_ptr<Model> model_;
   std::string description_;
+  float input_gain_ = 1.f;  // network input = preprocessed value * gain = (value * 255) * input scale
   Buffer<float> x_, probs_, loss_;
   Buffer<int32_t> labels_;
 };

@@ -2,7 +2,8 @@
 // loading, training, evaluating or writing a checkpoint), at least 20 times over several runs. After each
 // kill the checkpoint on disk must load (load_model_file, then load_model with its spec) and be exactly
 // the checkpoint of an epoch the uninterrupted run completed; then --resume carries on, and once a run
-// finishes, its final weights must equal the uninterrupted run's bit for bit (CPU path).
+// finishes, its final weights must equal the uninterrupted run's bit for bit (CPU path), and no temporary
+// file of a killed save is left: the next save of the same file removes it.
 // Random but reproducible: the seed is printed; DIGITS_CRASH_SEED=<n> repeats a run.
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -93,6 +94,16 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
     ::_exit(127);
   }
   return pid;
+}
+
+// Temporary files ("<file>.tmp.<pid>.<n>") beside the files whose names start with `prefix`.
+std::vector<std::string> temporaries(const TempDir& dir, const std::string& prefix) {
+  std::vector<std::string> found;
+  for (const auto& e : fs::directory_iterator(fs::path(dir.file(prefix)).parent_path())) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) == 0 && name.find(".tmp.") != std::string::npos) found.push_back(name);
+  }
+  return found;
 }
 
 // The exit status as a shell reports it: the code, or 128 + signal.
@@ -186,7 +197,7 @@ TEST(CrashSafety, KilledTrainingAlwaysLeavesALoadableCheckpointAndResumesBitIden
   std::uniform_real_distribution<double> when(0.0, 1.1 * ref.seconds);
 
   auto backend = make_cpu_backend(1);
-  int kills = 0, finished_runs = 0, launches = 0;
+  int kills = 0, finished_runs = 0, launches = 0, temporaries_left = 0;
   std::map<int, int> kills_after_epoch;  // the checkpoint's epoch at each kill (0: none yet)
   const auto t_start = Clock::now();
   for (int session = 0; kills < kMinKills || finished_runs < 2; ++session) {
@@ -216,6 +227,7 @@ TEST(CrashSafety, KilledTrainingAlwaysLeavesALoadableCheckpointAndResumesBitIden
         break;
       }
       ++kills;
+      temporaries_left += int(temporaries(dir, "s" + std::to_string(session) + ".").size());
       if (!fs::exists(ckpt)) {
         EXPECT_EQ(last_epoch, 0) << "the checkpoint disappeared after a kill";
         kills_after_epoch[0]++;
@@ -242,11 +254,15 @@ TEST(CrashSafety, KilledTrainingAlwaysLeavesALoadableCheckpointAndResumesBitIden
     std::vector<NamedTensor> got;
     ASSERT_NO_THROW(got = load_model_file(out).tensors) << read_text(log);
     EXPECT_TRUE(same_tensors(got, ref.final_params)) << "session " << session << ": final weights differ";
+    // A kill during a save leaves its temporary; the next save of that file removed it.
+    const auto left = temporaries(dir, "s" + std::to_string(session) + ".");
+    EXPECT_TRUE(left.empty()) << "session " << session << " left " << left.size() << " temporaries, e.g. " << left[0];
   }
   std::string where;
   for (const auto& [epoch, n] : kills_after_epoch) where += " " + std::to_string(n) + "x@" + std::to_string(epoch);
-  std::printf("crash safety: %d kills over %d launches, %d runs finished; kills by checkpoint epoch:%s\n", kills,
-              launches, finished_runs, where.c_str());
+  std::printf("crash safety: %d kills over %d launches, %d runs finished; kills by checkpoint epoch:%s; "
+              "%d temporaries left by kills, all removed by later saves\n",
+              kills, launches, finished_runs, where.c_str(), temporaries_left);
   EXPECT_GE(kills, kMinKills) << "ran out of time (" << kBudgetSeconds << " s) before " << kMinKills << " kills";
   EXPECT_GE(finished_runs, 2);
 }

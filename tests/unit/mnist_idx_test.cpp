@@ -18,6 +18,7 @@
 #include "error.h"
 #include "mnist_idx.h"
 
+#include "testing/error_of.h"
 #include "testing/files.h"
 
 namespace digits {
@@ -25,6 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::Bytes;
+using testing::error_of;
 using testing::read_bytes;
 using testing::run_in_child;
 using testing::write_bytes;
@@ -60,20 +62,6 @@ Bytes random_bytes(size_t n, uint32_t seed) {
   Bytes b(n);
   for (auto& x : b) x = uint8_t(rng());
   return b;
-}
-
-// The Error message of f(), or a failure when it does not throw digits::Error.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-digits exception: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "did not throw";
-  return {};
 }
 
 // Expects read_idx(path) to throw an Error that starts with the path and contains `needle`.

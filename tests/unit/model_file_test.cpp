@@ -23,6 +23,7 @@
 #include "error.h"
 #include "model_file.h"
 
+#include "testing/error_of.h"
 #include "testing/files.h"
 
 namespace digits {
@@ -30,6 +31,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::Bytes;
+using testing::error_of;
+using testing::listing;
 using testing::read_bytes;
 using testing::run_in_child;
 using testing::write_bytes;
@@ -53,18 +56,6 @@ Bytes safetensors_bytes(const std::string& header, size_t data_bytes) {
   return safetensors_bytes(header.size(), header, data_bytes);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-digits exception: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "did not throw";
-  return {};
-}
 
 // Writes `bytes` to a file and expects load_model_file to throw an Error that starts with the path and
 // contains `needle`.
@@ -110,14 +101,6 @@ void expect_same(const ModelFile& a, const ModelFile& b) {
           << a.tensors[i].name;
     }
   }
-}
-
-// The names in a directory: a failed save must leave no temporary file behind.
-std::vector<std::string> listing(const std::string& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 // ---------------------------------------------------------------------------------------------------

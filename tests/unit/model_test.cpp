@@ -10,6 +10,7 @@
 #include "model_file.h"
 #include "predictor.h"
 #include "testing/compare.h"
+#include "testing/error_of.h"
 
 namespace digits {
 namespace {
@@ -137,6 +138,115 @@ TEST(Predictor, LoadsAFileAndReturnsProbabilities) {
   f.metadata.erase(meta::kSpec);
   save_model_file(path, f);
   EXPECT_THROW(Predictor(*be, path), Error);
+}
+
+// Every parse error keeps its wording: the messages come from the table of layer kinds in layers.cpp.
+TEST(NetSpec, ParseErrorsNameTheTokenAndListTheKinds) {
+  auto message = [](const std::string& text) { return testing::error_of([&] { NetSpec::parse(text); }); };
+  EXPECT_EQ(message("softmax dense(10)"),
+            "unknown layer 'softmax' in spec: use conv(K,R[,same]) relu maxpool(S) flatten dense(N) dropout(rate) batchnorm");
+  EXPECT_EQ(message("conv(32) dense(10)"), "spec token 'conv(32)': expected 2 to 3 arguments");
+  EXPECT_EQ(message("relu(1) dense(10)"), "spec token 'relu(1)': expected 0 arguments");
+  EXPECT_EQ(message("maxpool(2,2) dense(10)"), "spec token 'maxpool(2,2)': expected 1 arguments");
+  EXPECT_EQ(message("conv(0,3) flatten dense(10)"), "spec token 'conv(0,3)': '0' is not a positive integer");
+  EXPECT_EQ(message("conv(3,3,full) flatten dense(10)"), "spec token 'conv(3,3,full)': padding must be same or valid");
+  EXPECT_EQ(message("dropout(1.5) dense(10)"), "spec token 'dropout(1.5)': rate must be in [0, 1)");
+  EXPECT_EQ(message("dense(10"), "spec token 'dense(10' lacks its closing ')'");
+  EXPECT_EQ(message("dense(x)"), "spec token 'dense(x)': 'x' is not a positive integer");
+  EXPECT_EQ(message(""), "empty network spec");
+  EXPECT_EQ(message("relu"), "a network spec must end with dense(classes): 'relu'");
+  EXPECT_EQ(NetSpec::parse("conv(8,3,same) conv(4,5,valid) batchnorm relu maxpool(3) flatten dropout(0.125) dense(7)").text(),
+            "conv(8,3,same) conv(4,5) batchnorm relu maxpool(3) flatten dropout(0.125) dense(7)");
+}
+
+TEST(NetLayout, BindsEveryTensorOnceInFileOrderWithoutAllocating) {
+  const NetSpec spec = NetSpec::parse("conv(4,3) batchnorm relu maxpool(2) flatten dense(10)");
+  const NetLayout l = NetLayout::plan(spec);
+  std::vector<std::string> names;
+  for (const auto& t : l.tensors) names.push_back(t.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
+                                             "1.running_var", "5.weight", "5.bias"}));
+  // Parameters and state each fill their flat buffer without gaps or overlaps, in order.
+  size_t params = 0, state = 0;
+  for (const auto& t : l.tensors) {
+    size_t& next = t.trainable ? params : state;
+    EXPECT_EQ(t.offset, next) << t.name;
+    next += t.size;
+  }
+  EXPECT_EQ(params, l.param_count);
+  EXPECT_EQ(state, l.state_count);
+  EXPECT_EQ(l.tensors[6].shape, (std::vector<int64_t>{10, 4 * 13 * 13}));
+  EXPECT_FALSE(l.tensors[4].trainable);
+  auto be = make_cpu_backend(1);
+  const Model m(*be, spec, 2);
+  ASSERT_EQ(m.tensors().size(), l.tensors.size());
+  EXPECT_EQ(m.param_count(), l.param_count);
+  // 2^64 weights: planned (sizes saturate, nothing allocated), refused by the limits.
+  const NetSpec huge = NetSpec::parse("conv(65536,1) conv(65536,65536,same) maxpool(27) flatten dense(10)");
+  const NetLayout h = NetLayout::plan(huge);
+  EXPECT_EQ(h.tensors[2].size, SIZE_MAX);
+  const std::string msg = testing::error_of([&] { h.check_limits(huge, "f: "); });
+  EXPECT_EQ(msg.rfind("f: network spec", 0), 0u) << msg;
+  EXPECT_NE(msg.find("parameters (the limit)"), std::string::npos) << msg;
+}
+
+// A model file written with the tiny net of these tests, with optional input_scale metadata.
+std::string save_tiny(Backend& be, const std::string& name, const char* input_scale) {
+  const auto dir = std::filesystem::path(::testing::TempDir()) / "digits_scale_test";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / name).string();
+  const NetSpec spec = NetSpec::parse("conv(4,3) relu maxpool(2) flatten dense(10)");
+  Model m(be, spec, 4);
+  m.init(5);
+  ModelFile f;
+  f.metadata[meta::kSpec] = spec.text();
+  if (input_scale) f.metadata[meta::kInputScale] = input_scale;
+  f.tensors = m.export_params();
+  save_model_file(path, f);
+  return path;
+}
+
+TEST(Model, LoadReadsTheInputScale) {
+  auto be = make_cpu_backend(1);
+  // What the trainer writes for 1/255 reads back as exactly kDefaultInputScale; no entry means the default.
+  EXPECT_EQ(load_model(*be, save_tiny(*be, "a.safetensors", "0.00392156862745098"), 1)->input_scale(), kDefaultInputScale);
+  EXPECT_EQ(load_model(*be, save_tiny(*be, "b.safetensors", nullptr), 1)->input_scale(), kDefaultInputScale);
+  EXPECT_EQ(load_model(*be, save_tiny(*be, "c.safetensors", "0.5"), 1)->input_scale(), 0.5f);
+  EXPECT_EQ(load_model(*be, save_tiny(*be, "d.safetensors", "1"), 1)->input_scale(), 1.f);
+  for (const char* bad : {"0", "-0.1", "1.5", "nan", "inf", "", "0.1x", "1e-99"}) {
+    const std::string path = save_tiny(*be, "bad.safetensors", bad);
+    const std::string msg = testing::error_of([&] { load_model(*be, path, 1); });
+    EXPECT_EQ(msg.rfind(path + ": metadata input_scale '" + bad + "' is not a number in (0, 1]", 0), 0u) << msg;
+  }
+}
+
+TEST(Model, BundledModelsUseTheDefaultInputScale) {
+  auto be = make_cpu_backend(1);
+  const auto dir = std::filesystem::path(DIGITS_SOURCE_DIR) / "data" / "models";
+  int seen = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() != ".safetensors") continue;
+    EXPECT_EQ(load_model(*be, e.path().string(), 1)->input_scale(), kDefaultInputScale) << e.path();
+    ++seen;
+  }
+  EXPECT_GT(seen, 0);
+}
+
+// The Predictor feeds pixel * input_scale: a model whose scale is twice the default sees every input doubled.
+TEST(Predictor, UsesTheModelFilesInputScale) {
+  auto be = make_cpu_backend(1);
+  Predictor plain(*be, save_tiny(*be, "plain.safetensors", nullptr));
+  Predictor twice(*be, save_tiny(*be, "twice.safetensors", "0.00784313725490196"));  // 2/255
+  std::vector<DigitInput> in(2), doubled(2);
+  for (size_t i = 0; i < in.size(); ++i)
+    for (size_t k = 0; k < in[i].pixels.size(); ++k) {
+      in[i].pixels[k] = float((k * (i + 3)) % 7) / 7.f;
+      doubled[i].pixels[k] = 2.f * in[i].pixels[k];
+    }
+  const auto a = twice.classify(in), b = plain.classify(doubled), c = plain.classify(in);
+  for (size_t i = 0; i < in.size(); ++i)
+    for (size_t k = 0; k < 10; ++k) EXPECT_NEAR(a[i][k], b[i][k], 1e-6f) << i << "," << k;
+  EXPECT_NE(a[0], c[0]);
 }
 
 TEST(BackendSelect, CpuAlwaysWorksAndCudaIsExplicit) {
