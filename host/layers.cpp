@@ -242,7 +242,7 @@ class BatchNorm final : public Layer {
 };
 
 // ---- the layer kinds: one row each ---------------------------------------------------------------------
-// Adding a kind: its Kind value (layers.h), its class above and one row in kKinds. The spec parser, text()
+// Adding a kind: its class above and one row in kKinds. The spec parser, text()
 // and the "unknown layer" message follow the table.
 
 // A spec token's arguments, e.g. {"32", "5"} for "conv(32,5)", read with messages naming the token.
@@ -266,8 +266,7 @@ struct Args {
 };
 
 struct KindRow {
-  LayerSpec::Kind kind;
-  const char* name;   // in the spec
+  const char* name;   // in the spec, and LayerSpec::kind
   const char* usage;  // in the "unknown layer" message
   size_t min_args, max_args;
   void (*read)(const Args&, LayerSpec&);              // the arguments into the spec; null: none
@@ -295,33 +294,32 @@ void read_dropout(const Args& a, LayerSpec& l) {
   DIGITS_CHECK(end && *end == 0 && l.rate >= 0.f && l.rate < 1.f, "spec token '" << a.token << "': rate must be in [0, 1)");
 }
 
-using K = LayerSpec::Kind;
 // clang-format off
 const KindRow kKinds[] = {
-  {K::Conv, "conv", "conv(K,R[,same])", 2, 3, read_conv,
+  {"conv", "conv(K,R[,same])", 2, 3, read_conv,
    [](const LayerSpec& l, std::ostream& os) { os << "(" << l.units << "," << l.kernel << (l.same ? ",same" : "") << ")"; },
    make<Conv2d>},
-  {K::Relu, "relu", "relu", 0, 0, nullptr, nullptr, make<Relu>},
-  {K::MaxPool, "maxpool", "maxpool(S)", 1, 1,
+  {"relu", "relu", 0, 0, nullptr, nullptr, make<Relu>},
+  {"maxpool", "maxpool(S)", 1, 1,
    [](const Args& a, LayerSpec& l) { l.kernel = a.positive_int(0); },
    [](const LayerSpec& l, std::ostream& os) { os << "(" << l.kernel << ")"; },
    make<MaxPool>},
-  {K::Flatten, "flatten", "flatten", 0, 0, nullptr, nullptr, make<Flatten>},
-  {K::Dense, "dense", "dense(N)", 1, 1,
+  {"flatten", "flatten", 0, 0, nullptr, nullptr, make<Flatten>},
+  {"dense", "dense(N)", 1, 1,
    [](const Args& a, LayerSpec& l) { l.units = a.positive_int(0); },
    [](const LayerSpec& l, std::ostream& os) { os << "(" << l.units << ")"; },
    make<Dense>},
-  {K::Dropout, "dropout", "dropout(rate)", 1, 1, read_dropout,
+  {"dropout", "dropout(rate)", 1, 1, read_dropout,
    [](const LayerSpec& l, std::ostream& os) { os << "(" << l.rate << ")"; },
    make<Dropout>},
-  {K::BatchNorm, "batchnorm", "batchnorm", 0, 0, nullptr, nullptr, make<BatchNorm>},
+  {"batchnorm", "batchnorm", 0, 0, nullptr, nullptr, make<BatchNorm>},
 };
 // clang-format on
 
-const KindRow& row_of(LayerSpec::Kind kind) {
+const KindRow& row_of(const std::string& kind) {
   for (const KindRow& r : kKinds)
-    if (r.kind == kind) return r;
-  DIGITS_FAIL("unknown layer kind " << int(kind) << ": add its row to kKinds in layers.cpp");
+    if (kind == r.name) return r;
+  DIGITS_FAIL("unknown layer kind '" << kind << "': add its row to kKinds in layers.cpp");
 }
 
 // "conv(32,5)" -> name "conv", arguments {"32", "5"}; "relu" -> "relu", {}.
@@ -359,7 +357,7 @@ LayerSpec LayerSpec::parse(const std::string& token) {
     DIGITS_CHECK(values.size() >= lo && values.size() <= hi,
                  "spec token '" << token << "': expected " << lo << (lo == hi ? "" : " to " + std::to_string(hi)) << " arguments");
     LayerSpec l;
-    l.kind = row.kind;
+    l.kind = row.name;
     if (row.read) row.read(Args{values, token}, l);
     return l;
   }

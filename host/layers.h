@@ -20,9 +20,9 @@ struct Dims {
 
 // One entry of a network's text spec, e.g. "conv(32,5)", "maxpool(2)", "dropout(0.3)", "dense(128)".
 // Each kind is one row of the table in layers.cpp (its name, arguments, text and class): adding a kind
-// means a Kind value, that row and the layer class.
+// means that row and the layer class.
 struct LayerSpec {
-  enum class Kind { Conv, Relu, MaxPool, Flatten, Dense, Dropout, BatchNorm } kind = Kind::Relu;
+  std::string kind = "relu";  // the kind's name in the spec: a row of layers.cpp's table ("conv", "dense", ...)
   int units = 0;      // conv: output channels K; dense: outputs
   int kernel = 0;     // conv: R = S; maxpool: window
   bool same = false;  // conv padding "same" (else "valid")

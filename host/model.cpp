@@ -19,7 +19,7 @@ NetSpec NetSpec::parse(const std::string& text) {
   std::string token;
   while (is >> token) spec.layers.push_back(LayerSpec::parse(token));
   DIGITS_CHECK(!spec.layers.empty(), "empty network spec");
-  DIGITS_CHECK(spec.layers.back().kind == LayerSpec::Kind::Dense, "a network spec must end with dense(classes): '" << text << "'");
+  DIGITS_CHECK(spec.layers.back().kind == "dense", "a network spec must end with dense(classes): '" << text << "'");
   return spec;
 }
 
@@ -182,7 +182,7 @@ void Model::init(uint64_t seed) {
   for (const TensorBinding& b : tensors_) {
     if (!b.trainable || b.tensor != "weight") continue;  // biases (batch norm's beta too) start at 0
     float* w = h.data() + b.offset;
-    if (layers_[b.layer]->spec().kind == LayerSpec::Kind::BatchNorm) {
+    if (layers_[b.layer]->spec().kind == "batchnorm") {
       std::fill_n(w, b.size, 1.f);  // gamma 1: the layer starts as a plain normalisation
       continue;
     }
@@ -224,7 +224,7 @@ void Model::recalibrate_batchnorm(const float* x, int N, float momentum) {
 
 bool Model::has_batchnorm() const {
   for (const auto& l : layers_)
-    if (l->spec().kind == LayerSpec::Kind::BatchNorm) return true;
+    if (l->spec().kind == "batchnorm") return true;
   return false;
 }
 
