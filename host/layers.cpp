@@ -161,6 +161,32 @@ class Flatten final : public Layer {
   bool need_dx_ = true;
 };
 
+// ---- Global average pooling: (C, H, W) -> (C, 1, 1), each channel's mean (PyTorch AdaptiveAvgPool2d(1)
+// then flatten; Keras GlobalAveragePooling2D). No parameters. ------------------------------------------
+class Gap final : public Layer {
+ public:
+  Gap(const LayerSpec& s, Dims in) {
+    spec_ = s, in_ = in, out_ = {in.c, 1, 1};
+    DIGITS_CHECK(in.h * in.w > 0, "gap needs a (C, H, W) input: " << in.c << "x" << in.h << "x" << in.w);
+  }
+  void setup(Backend& be, int max_batch, float*, float*, bool need_dx) override {
+    y_ = Buffer<float>(be, size_t(max_batch) * out_.size());
+    if (need_dx) dx_ = Buffer<float>(be, size_t(max_batch) * in_.size());
+  }
+  const float* forward(Backend& be, const float* x, int N, const StepContext&) override {
+    be.gap_forward(N, in_.c, in_.h * in_.w, x, y_.data());
+    return y_.data();
+  }
+  const float* backward(Backend& be, const float* dy, int N, const StepContext&) override {
+    if (!dx_.data()) return nullptr;
+    be.gap_backward(N, in_.c, in_.h * in_.w, dy, dx_.data());
+    return dx_.data();
+  }
+
+ private:
+  Buffer<float> y_, dx_;
+};
+
 // ---- Dropout (inverted; identity at inference) -----------------------------------------------------
 class Dropout final : public Layer {
  public:
@@ -313,6 +339,7 @@ const KindRow kKinds[] = {
    [](const LayerSpec& l, std::ostream& os) { os << "(" << l.rate << ")"; },
    make<Dropout>},
   {"batchnorm", "batchnorm", 0, 0, nullptr, nullptr, make<BatchNorm>},
+  {"gap", "gap", 0, 0, nullptr, nullptr, make<Gap>},
 };
 // clang-format on
 
