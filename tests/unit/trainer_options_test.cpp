@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -93,11 +94,18 @@ TEST(TrainerValidation, WithoutHoldOutTheValidationFieldsSayNone) {
   EXPECT_EQ(log.str().find(" val "), std::string::npos) << log.str();
 }
 
-TEST(TrainerAugment, BatchNormAugmentedCosineRunResumesBitIdentically) {
-  auto be = make_cpu_backend(0);
+// What a test of whole runs needs: a CPU backend, the synthetic data, a folder for files, a log.
+struct RunFixture {
+  std::unique_ptr<Backend> be_ptr = make_cpu_backend(0);
+  Backend* be = be_ptr.get();
   const Mnist data = testing::synthetic_mnist(320, 64);
   testing::TempDir dir;
   std::ostringstream log;
+};
+
+TEST(TrainerAugment, BatchNormAugmentedCosineRunResumesBitIdentically) {
+  RunFixture f;
+  auto& [be_ptr, be, data, dir, log] = f;
   TrainOptions full = bn_options();
   full.cfg.augment = true;
   full.cfg.val = 32;
@@ -154,10 +162,8 @@ TEST(TrainerAugment, AugmentationChangesTheRun) {
 }
 
 TEST(TrainerResume, MaxStepsIsKeptInCheckpointsAndResumedUnlessOverridden) {
-  auto be = make_cpu_backend(0);
-  const Mnist data = testing::synthetic_mnist(320, 64);
-  testing::TempDir dir;
-  std::ostringstream log;
+  RunFixture f;
+  auto& [be_ptr, be, data, dir, log] = f;
   TrainOptions o = bn_options();
   o.cfg.epochs = 1;
   o.cfg.max_steps_per_epoch = 3;
