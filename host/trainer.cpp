@@ -146,7 +146,10 @@ class RunData {
   int train_count() const { return train_count_; }
   bool has_val() const { return val_ != nullptr; }
   EvalResult test(Model& m) const { return evaluate(m, test_, host_test_); }
-  EvalResult val(Model& m) const { return evaluate(m, *val_, host_val_); }
+  EvalResult val(Model& m) const {  // requires has_val()
+    DIGITS_CHECK(val_, "no validation set: train with --val N");
+    return evaluate(m, *val_, host_val_);
+  }
 
  private:
   const Dataset& host_test_;
