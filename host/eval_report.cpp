@@ -22,8 +22,6 @@ namespace digits {
 
 namespace {
 
-constexpr int kClasses = 10;
-
 // clang-format off
 constexpr Rgb kWhite{255, 255, 255};
 constexpr Rgb kFrame{215, 215, 215};

@@ -1,4 +1,4 @@
-// Network spec parsing, presets, and Model: layers over one flat parameter buffer and one flat gradient
+// Network spec parsing and Model: layers over one flat parameter buffer and one flat gradient
 // buffer (so optimizers update everything in one call).
 #include "model.h"
 
@@ -30,53 +30,6 @@ std::string NetSpec::text() const {
     s += l.text();
   }
   return s;
-}
-
-// ---- presets ------------------------------------------------------------------------------------------
-const std::vector<Preset>& presets() {
-  static const std::vector<Preset> all = [] {
-    std::vector<Preset> p;
-    Preset seed;
-    seed.name = "seed";
-    seed.description = "the original Keras/Tkinter project's network (about 99%)";
-    seed.spec = "conv(32,5) relu maxpool(2) conv(64,3) relu maxpool(2) flatten dense(128) relu dropout(0.3) "
-                "dense(64) relu dropout(0.5) dense(10)";
-    seed.train.epochs = 10;
-    p.push_back(seed);
-    Preset keras;
-    keras.name = "keras";
-    keras.description = "the Keras/PyTorch MNIST example network, the common yardstick (about 99.2%)";
-    keras.spec = "conv(32,3) relu conv(64,3) relu maxpool(2) dropout(0.25) flatten dense(128) relu dropout(0.5) dense(10)";
-    keras.train.epochs = 12;
-    p.push_back(keras);
-    Preset best;
-    best.name = "best";
-    best.description = "deeper conv net with batch norm, augmentation and a cosine schedule (99.7%)";
-    best.spec = "conv(32,3) batchnorm relu conv(32,3) batchnorm relu maxpool(2) "
-                "conv(64,3) batchnorm relu conv(64,3) batchnorm relu maxpool(2) "
-                "flatten dense(256) batchnorm relu dropout(0.4) dense(10)";
-    best.train.epochs = 20;
-    best.train.optimizer = "adam";
-    best.train.lr = 2e-3f;
-    best.train.schedule = "cosine";
-    best.train.warmup = 1.f;
-    best.train.augment = true;
-    // Its settings were chosen with `--val 5000` (the last 5,000 training images held out, never the test
-    // set); the preset then trains on all 60,000.
-    p.push_back(best);
-    return p;
-  }();
-  return all;
-}
-
-const Preset& find_preset(const std::string& name) {
-  std::string known;
-  for (const auto& p : presets()) {
-    if (p.name == name) return p;
-    if (!known.empty()) known += ", ";
-    known += p.name;
-  }
-  DIGITS_FAIL("unknown preset '" << name << "': choose one of " << known);
 }
 
 // ---- layout -------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// A network built from its short text spec, the presets, and the model's flat parameter/gradient buffers.
+// A network built from its short text spec (the presets are in train_config.h) and the model's flat parameter/gradient buffers.
 // Spec grammar: layers separated by spaces, e.g.
 //   "conv(32,5) relu maxpool(2) conv(64,3) relu maxpool(2) flatten dense(128) relu dropout(0.3) dense(10)"
 // conv(K,R[,same]) | relu | maxpool(S) | flatten | dense(N) | dropout(rate) | batchnorm (the table in layers.cpp).
@@ -28,31 +28,6 @@ struct NetSpec {
   static NetSpec parse(const std::string& text);  // throws digits::Error naming the bad token
   std::string text() const;
 };
-
-// The augmentation `--augment` turns on (and the `best` preset uses): small rotations, zoom, shear and
-// shifts plus a gentle elastic warp, all within what a hand-drawn digit varies by.
-inline constexpr AugmentParams kDefaultAugment{12.f, 0.12f, 0.15f, 2.5f, 1.2f};
-
-struct TrainConfig {
-  int epochs = 10;
-  int batch = 128;
-  std::string optimizer = "adadelta";  // adadelta | sgd | adam
-  float lr = 1.0f;
-  float momentum = 0.9f;  // sgd
-  uint64_t seed = 1;
-  std::string schedule = "constant";  // constant | cosine (linear warm-up, then cosine decay to 0)
-  float warmup = 0.f;                 // cosine: epochs of linear warm-up from lr/10
-  bool augment = false;               // random affine + elastic augmentation of every training batch
-  AugmentParams augment_params = kDefaultAugment;
-  int val = 0;  // hold out the last `val` training images for validation (never trained on)
-};
-
-struct Preset {
-  std::string name, spec, description;
-  TrainConfig train;
-};
-const std::vector<Preset>& presets();
-const Preset& find_preset(const std::string& name);  // throws listing the known presets
 
 // One tensor of a network bound to its place: its name in model files, its shape, and its slice of the
 // model's flat parameter buffer (trainable) or state buffer (batch norm's running statistics).

@@ -8,20 +8,12 @@
 
 namespace digits {
 
-Optimizer::Optimizer(Backend& be, const TrainConfig& cfg, size_t n) : be_(be), name_(cfg.optimizer), cfg_(cfg), n_(n) {
-  if (name_ == "adadelta") {
-    slot_names_ = {"accum_grad", "accum_delta"};
-  } else if (name_ == "sgd") {
-    slot_names_ = {"velocity"};
-  } else if (name_ == "adam") {
-    slot_names_ = {"m", "v"};
-  } else {
-    DIGITS_FAIL("unknown optimizer '" << name_ << "': use adadelta, sgd or adam");
+Optimizer::Optimizer(Backend& be, const TrainConfig& cfg, size_t n) : be_(be), cfg_(cfg), n_(n) {
+  switch (cfg.optimizer) {
+    case OptimizerKind::Adadelta: slot_names_ = {"accum_grad", "accum_delta"}; break;
+    case OptimizerKind::Sgd: slot_names_ = {"velocity"}; break;
+    case OptimizerKind::Adam: slot_names_ = {"m", "v"}; break;
   }
-  DIGITS_CHECK(cfg.lr > 0.f && std::isfinite(cfg.lr), "learning rate must be positive, got " << cfg.lr);
-  DIGITS_CHECK(cfg.schedule == "constant" || cfg.schedule == "cosine",
-               "unknown learning-rate schedule '" << cfg.schedule << "': use constant or cosine");
-  DIGITS_CHECK(cfg.warmup >= 0.f && cfg.warmup <= 1e6f, "warm-up must be 0 or more epochs, got " << cfg.warmup);
   for (size_t i = 0; i < slot_names_.size(); ++i) {
     slots_.emplace_back(be, n);
     be.fill(slots_.back().data(), n, 0.f);
@@ -29,8 +21,7 @@ Optimizer::Optimizer(Backend& be, const TrainConfig& cfg, size_t n) : be_(be), n
 }
 
 float scheduled_lr(const TrainConfig& cfg, int64_t step, int64_t steps_per_epoch) {
-  if (cfg.schedule == "constant") return cfg.lr;
-  DIGITS_CHECK(cfg.schedule == "cosine", "unknown learning-rate schedule '" << cfg.schedule << "': use constant or cosine");
+  if (cfg.schedule == Schedule::Constant) return cfg.lr;
   const double total = double(std::max<int64_t>(1, int64_t(cfg.epochs) * steps_per_epoch));
   const double warm = std::min(total, double(cfg.warmup) * double(steps_per_epoch));
   const double t = double(step);
@@ -41,17 +32,21 @@ float scheduled_lr(const TrainConfig& cfg, int64_t step, int64_t steps_per_epoch
 
 void Optimizer::step(float* w, const float* g, float lr) {
   ++steps_;
-  if (name_ == "adadelta") {
-    AdadeltaParams p;
-    p.lr = lr;
-    be_.adadelta_update(n_, p, w, g, slots_[0].data(), slots_[1].data());
-  } else if (name_ == "sgd") {
-    be_.sgd_update(n_, {lr, cfg_.momentum}, w, g, slots_[0].data());
-  } else {
-    AdamParams p;
-    p.lr = lr;
-    p.t = steps_;
-    be_.adam_update(n_, p, w, g, slots_[0].data(), slots_[1].data());
+  switch (cfg_.optimizer) {
+    case OptimizerKind::Adadelta: {
+      AdadeltaParams p;
+      p.lr = lr;
+      be_.adadelta_update(n_, p, w, g, slots_[0].data(), slots_[1].data());
+      break;
+    }
+    case OptimizerKind::Sgd: be_.sgd_update(n_, {lr, cfg_.momentum}, w, g, slots_[0].data()); break;
+    case OptimizerKind::Adam: {
+      AdamParams p;
+      p.lr = lr;
+      p.t = steps_;
+      be_.adam_update(n_, p, w, g, slots_[0].data(), slots_[1].data());
+      break;
+    }
   }
 }
 
@@ -67,7 +62,7 @@ std::vector<NamedTensor> Optimizer::export_state() const {
 void Optimizer::import_state(const ModelFile& file, const std::string& path) {
   for (size_t i = 0; i < slots_.size(); ++i) {
     const NamedTensor* t = file.find("optim." + slot_names_[i]);
-    DIGITS_CHECK(t, path << ": checkpoint lacks optimizer state 'optim." << slot_names_[i] << "' for " << name_
+    DIGITS_CHECK(t, path << ": checkpoint lacks optimizer state 'optim." << slot_names_[i] << "' for " << to_string(cfg_.optimizer)
                          << " (was it saved with another optimizer, or is it a final model without state?)");
     DIGITS_CHECK(t->data.size() == n_, path << ": optimizer state 'optim." << slot_names_[i] << "' has "
                                             << t->data.size() << " values, the model has " << n_ << " parameters");

@@ -11,15 +11,11 @@
 #include "backend.h"
 #include "mnist_idx.h"
 #include "model.h"
+#include "progress.h"
+#include "train_config.h"
+#include "train_step.h"
 
 namespace digits {
-
-// The training set (or test set) copied once into backend memory as uint8.
-struct ResidentData {
-  ResidentData(Backend& be, const Dataset& d);
-  int count, pixels;
-  Buffer<uint8_t> images, labels;
-};
 
 struct EvalResult {
   int count = 0, correct = 0;
@@ -29,23 +25,19 @@ struct EvalResult {
   std::vector<float> probs;                           // (count, 10) softmax outputs per image
   double accuracy() const { return count ? double(correct) / count : 0.0; }
 };
+// The model's predictions of every image of `data` (x = pixel * model.input_scale()); host_labels: the
+// same set on the host, for the confusion matrix.
 EvalResult evaluate(Model& model, const ResidentData& data, const Dataset& host_labels);
 
-struct EpochReport {
-  int epoch = 0;
-  double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
-  double val_loss = -1, val_accuracy = -1;  // -1: no validation set (TrainConfig::val == 0)
-  double seconds = 0, images_per_s = 0;
-};
-
 struct TrainOptions {
-  std::string preset;      // recorded in the model file
+  std::string preset;  // recorded in the model file
   NetSpec spec;
-  TrainConfig cfg;
+  TrainConfig cfg;         // cfg.max_steps_per_epoch > 0 shortens epochs (tests, smoke runs)
   std::string out;         // final model (no optimizer state); empty = do not write
   std::string checkpoint;  // written atomically after every epoch (with optimizer state); empty = none
-  std::string resume;      // checkpoint to continue from (its spec and config win, except cfg.epochs)
-  int max_steps_per_epoch = 0;  // > 0: shorten epochs (tests, smoke runs)
+  // Checkpoint to continue from: its spec and config win, except cfg.epochs and cfg.max_steps_per_epoch
+  // where they are > 0.
+  std::string resume;
   bool progress_bar = false;    // redraw one line (terminal); else one plain line per epoch
   std::ostream* log = nullptr;  // where progress goes (stderr by default)
   std::function<void(const EpochReport&)> on_epoch;  // called after each epoch's checkpoint is written

@@ -6,13 +6,15 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <random>
+#include <numeric>
 #include <thread>
+#include <vector>
 
 #include "common.h"
 #include "cpu/cpu_ops.h"
 #include "model.h"
-#include "optimizer.h"
+#include "train_config.h"
+#include "train_step.h"
 
 namespace digits::cli {
 
@@ -34,80 +36,81 @@ std::string cpu_model() {
   return "unknown";
 }
 
-nlohmann::json bench_preset(Backend& be, const Preset& p, const BenchArgs& a) {
-  const NetSpec spec = NetSpec::parse(p.spec);
-  const int B = p.train.batch, pixels = 28 * 28;
-  std::mt19937 rng(7);
-  std::vector<uint8_t> h_img(size_t(std::max(B, a.big_batch)) * pixels), h_lab(size_t(std::max(B, a.big_batch)));
-  for (auto& v : h_img) v = uint8_t(rng() & 255);
-  for (auto& v : h_lab) v = uint8_t(rng() % 10);
-  std::vector<int32_t> h_idx(h_lab.size());
-  for (size_t i = 0; i < h_idx.size(); ++i) h_idx[i] = int32_t(i);
-  Buffer<uint8_t> img(be, h_img.size()), lab(be, h_lab.size());
-  Buffer<int32_t> idx(be, h_idx.size()), y(be, h_idx.size());
-  img.upload(h_img), lab.upload(h_lab), idx.upload(h_idx);
-  Buffer<float> x(be, h_idx.size() * pixels), probs(be, h_idx.size() * 10), loss(be, h_idx.size()),
-      dlogits(be, h_idx.size() * 10);
-  nlohmann::json j;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-  {  // training steps: forward, loss, backward, optimizer (the same sequence as the trainer)
-    Model m(be, spec, B);
-    m.init(1);
-    Optimizer opt(be, p.train, m.param_count());
-    auto step = [&](int s) {
-      if (p.train.augment)  // as the trainer does for presets that augment (28x28 images)
-        be.augment_batch(B, 28, 28, img.data(), lab.data(), idx.data(), p.train.augment_params, uint64_t(s), 1.f / 255,
-                         0.f, x.data(), y.data());
-      else
-        be.gather_batch(B, pixels, img.data(), lab.data(), idx.data(), 1.f / 255, 0.f, x.data(), y.data());
-      const float* logits = m.forward(x.data(), B, true, uint64_t(s));
-      be.softmax_xent(B, 10, logits, y.data(), probs.data(), loss.data(), dlogits.data(), 1.f / B);
-      m.backward(dlogits.data(), B, uint64_t(s));
-      opt.step(m.params(), m.grads(), p.train.lr);
-    };
-    for (int s = 0; s < 3; ++s) step(s);  // warm-up (cuDNN algorithm choice, caches)
-    be.synchronize();
+// Training steps: TrainStep, the object `digits train` runs (gather or augment, forward, loss, backward,
+// update), on the first batch of `data` over and over.
+void bench_training(Backend& be, const Preset& p, const ResidentData& data, const int32_t* index, int steps,
+                    nlohmann::json& j) {
+  const int B = p.train.batch;
+  Model m(be, NetSpec::parse(p.spec), B);
+  m.init(1);
+  TrainStep step(be, m, p.train, B);
+  for (int s = 0; s < 3; ++s) step.run(data, index, B, s, p.train.lr);  // warm-up (cuDNN algorithm choice, caches)
+  be.synchronize();
+  const auto t0 = Clock::now();
+  for (int s = 0; s < steps; ++s) step.run(data, index, B, 3 + s, p.train.lr);
+  be.synchronize();
+  const double sec = seconds_since(t0);
+  j["train_images_per_s"] = steps * B / sec;
+  j["train_epoch_s_estimate"] = 60000.0 / (steps * B / sec);
+}
+
+// Inference latency at batch 1, including the host->backend copy and the result download.
+void bench_latency(Backend& be, const Preset& p, int runs, nlohmann::json& j) {
+  Model m(be, NetSpec::parse(p.spec), 1);
+  m.init(1);
+  const int pixels = int(m.spec().input.size());
+  Buffer<float> x(be, size_t(pixels)), probs(be, kClasses), loss(be, 1);
+  Buffer<int32_t> y(be, 1);
+  y.upload(std::vector<int32_t>{0});
+  std::vector<float> hx(size_t(pixels), 0.5f), hp(kClasses);
+  std::vector<double> ms;
+  for (int r = 0; r < runs + 10; ++r) {
     const auto t0 = Clock::now();
-    for (int s = 0; s < a.train_steps; ++s) step(s);
-    be.synchronize();
-    const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
-    j["train_images_per_s"] = a.train_steps * B / sec;
-    j["train_epoch_s_estimate"] = 60000.0 / (a.train_steps * B / sec);
+    be.upload(x.data(), hx.data(), hx.size() * sizeof(float));
+    const float* logits = m.forward(x.data(), 1, false, 0);
+    be.softmax_xent(1, kClasses, logits, y.data(), probs.data(), loss.data(), nullptr, 0.f);
+    be.download(hp.data(), probs.data(), kClasses * sizeof(float));
+    if (r >= 10) ms.push_back(1e3 * seconds_since(t0));
   }
-  {  // inference latency at batch 1, including the host->backend copy and the result download
-    Model m(be, spec, 1);
-    m.init(1);
-    std::vector<float> hx(pixels, 0.5f), hp(10);
-    std::vector<double> ms;
-    for (int r = 0; r < a.latency_runs + 10; ++r) {
-      const auto t0 = Clock::now();
-      be.upload(x.data(), hx.data(), hx.size() * sizeof(float));
-      const float* logits = m.forward(x.data(), 1, false, 0);
-      be.softmax_xent(1, 10, logits, y.data(), probs.data(), loss.data(), nullptr, 0.f);
-      be.download(hp.data(), probs.data(), 10 * sizeof(float));
-      if (r >= 10) ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    j["infer_b1_ms_median"] = ms[ms.size() / 2];
-    j["infer_b1_ms_p99"] = ms[std::min(ms.size() - 1, size_t(double(ms.size()) * 0.99))];
-  }
-  {  // inference throughput at a large batch
-    const int NB = a.big_batch;
-    Model m(be, spec, NB);
-    m.init(1);
-    auto run = [&] {
-      be.gather_batch(NB, pixels, img.data(), lab.data(), idx.data(), 1.f / 255, 0.f, x.data(), y.data());
-      const float* logits = m.forward(x.data(), NB, false, 0);
-      be.softmax_xent(NB, 10, logits, y.data(), probs.data(), loss.data(), nullptr, 0.f);
-    };
-    run();
-    be.synchronize();
-    const int reps = 5;
-    const auto t0 = Clock::now();
-    for (int r = 0; r < reps; ++r) run();
-    be.synchronize();
-    j["infer_b1000_images_per_s"] = reps * NB / std::chrono::duration<double>(Clock::now() - t0).count();
-  }
+  std::sort(ms.begin(), ms.end());
+  j["infer_b1_ms_median"] = ms[ms.size() / 2];
+  j["infer_b1_ms_p99"] = ms[std::min(ms.size() - 1, size_t(double(ms.size()) * 0.99))];
+}
+
+// Inference throughput at a large batch: gather, forward, softmax.
+void bench_throughput(Backend& be, const Preset& p, const ResidentData& data, const int32_t* index, int NB,
+                      nlohmann::json& j) {
+  Model m(be, NetSpec::parse(p.spec), NB);
+  m.init(1);
+  Buffer<int32_t> y(be, size_t(NB));
+  Buffer<float> x(be, size_t(NB) * data.pixels), probs(be, size_t(NB) * kClasses), loss(be, size_t(NB));
+  auto run = [&] {
+    be.gather_batch(NB, data.pixels, data.images.data(), data.labels.data(), index, m.input_scale(), 0.f, x.data(),
+                    y.data());
+    const float* logits = m.forward(x.data(), NB, false, 0);
+    be.softmax_xent(NB, kClasses, logits, y.data(), probs.data(), loss.data(), nullptr, 0.f);
+  };
+  run();
+  be.synchronize();
+  const int reps = 5;
+  const auto t0 = Clock::now();
+  for (int r = 0; r < reps; ++r) run();
+  be.synchronize();
+  j["infer_b1000_images_per_s"] = reps * NB / seconds_since(t0);
+}
+
+nlohmann::json bench_preset(Backend& be, const Preset& p, const BenchArgs& a) {
+  const ResidentData data(be, random_dataset(std::max(p.train.batch, a.big_batch), 7));
+  std::vector<int32_t> order(size_t(data.count));
+  std::iota(order.begin(), order.end(), 0);
+  Buffer<int32_t> index(be, order.size());
+  index.upload(order);
+  nlohmann::json j;
+  bench_training(be, p, data, index.data(), a.train_steps, j);
+  bench_latency(be, p, a.latency_runs, j);
+  bench_throughput(be, p, data, index.data(), a.big_batch, j);
   return j;
 }
 

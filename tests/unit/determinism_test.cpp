@@ -34,10 +34,10 @@ Outcome train_with_threads(int threads, const std::string& spec, const std::stri
   o.spec = NetSpec::parse(spec);
   o.cfg.epochs = 2;
   o.cfg.batch = 48;
-  o.max_steps_per_epoch = 4;  // a few steps show any difference: it only grows from there
+  o.cfg.max_steps_per_epoch = 4;  // a few steps show any difference: it only grows from there
   o.cfg.seed = 21;
-  o.cfg.optimizer = optimizer;
-  o.cfg.lr = optimizer == "adadelta" ? 1.0f : optimizer == "sgd" ? 0.05f : 1e-3f;
+  o.cfg.optimizer = parse_optimizer(optimizer);
+  o.cfg.lr = o.cfg.optimizer == OptimizerKind::Sgd ? 0.05f : default_lr(o.cfg.optimizer);
   // ctest runs each test in its own process, several at once: one file name per process.
   o.checkpoint = ::testing::TempDir() + "digits_determinism_" + std::to_string(::getpid()) + ".ckpt.safetensors";
   std::ostringstream log;

@@ -9,6 +9,7 @@
 #include "model.h"
 #include "model_file.h"
 #include "predictor.h"
+#include "train_config.h"
 #include "testing/compare.h"
 #include "testing/error_of.h"
 

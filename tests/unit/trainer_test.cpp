@@ -66,8 +66,8 @@ TEST(Trainer, EveryOptimizerLowersTheLoss) {
     std::ostringstream log;
     TrainOptions o = small_options();
     o.log = &log;
-    o.cfg.optimizer = name;
-    o.cfg.lr = std::string(name) == "adadelta" ? 1.0f : std::string(name) == "sgd" ? 0.05f : 1e-3f;
+    o.cfg.optimizer = parse_optimizer(name);
+    o.cfg.lr = o.cfg.optimizer == OptimizerKind::Sgd ? 0.05f : default_lr(o.cfg.optimizer);
     o.cfg.epochs = 2;
     const TrainResult r = train(*be, data, o);
     EXPECT_LT(r.epochs.back().train_loss, 0.8 * std::log(10.0)) << name << "\n" << log.str();
@@ -128,7 +128,7 @@ TEST(Trainer, NanLossStopsWithStepAndLastCheckpoint) {
   TrainOptions o = small_options();
   std::ostringstream log;
   o.log = &log;
-  o.cfg.optimizer = "sgd";
+  o.cfg.optimizer = OptimizerKind::Sgd;
   o.cfg.lr = 1e30f;  // diverges at once
   o.checkpoint = (dir / "c.ckpt.safetensors").string();
   try {
