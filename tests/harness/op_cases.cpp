@@ -18,7 +18,6 @@
 #include <limits>
 #include <map>
 #include <tuple>
-#include <set>
 #include <sstream>
 
 #include "harness/op_harness.h"
@@ -48,16 +47,22 @@ struct Where {
   bool grad = false;
 };
 
-// The cases collected so far; the same (op, shape) twice (two presets sharing a layer) is kept once.
+// The cases collected so far. The same (op, shape) twice is kept once: two presets sharing a layer get
+// one case labelled with both (e.g. "seed.conv2+best.conv3"); an awkward shape a network has is dropped.
 struct Table {
   std::vector<OpCase> cases;
-  std::set<std::string> seen;
+  std::map<std::string, size_t> seen;  // op and shape -> index in cases
   void add(OpCase c, const Where& w, int images) {
     c.label = w.label;
     c.network = w.network;
     c.images = images;
     if (!w.grad) c.gradcheck = nullptr;
-    if (seen.insert(c.op + " " + c.shape).second) cases.push_back(std::move(c));
+    const auto [it, fresh] = seen.emplace(c.op + " " + c.shape, cases.size());
+    if (fresh) {
+      cases.push_back(std::move(c));
+    } else if (w.network && cases[it->second].network) {
+      cases[it->second].label += "+" + w.label;
+    }
   }
 };
 
@@ -108,15 +113,16 @@ void conv(Table& t, const Where& w, const ConvShape& s) {
     t.add(std::move(c), w, s.N);
   };
   add({"conv2d_forward", "", shape, false, 0, {in("x", s.in_size()), in("w", s.weight_size()), out("y", s.out_size())},
-         [s](Backend& be, const Args& a) { be.conv2d_forward(s, a.f(0), a.f(1), a.f(2)); }, testing::kConvGemm, flops,
+         [s](Backend& be, const Args& a) { be.conv2d_forward(s, a.f(0), a.f(1), a.f(2)); }, testing::gemm_tol(s.C * s.R * s.S), flops,
          bytes, [s] { return conv_grad(s); }});
   add({"conv2d_backward_data", "", shape, false, 0,
          {in("dy", s.out_size()), in("w", s.weight_size()), out("dx", s.in_size())},
-         [s](Backend& be, const Args& a) { be.conv2d_backward_data(s, a.f(0), a.f(1), a.f(2)); }, testing::kConvGemm,
+         [s](Backend& be, const Args& a) { be.conv2d_backward_data(s, a.f(0), a.f(1), a.f(2)); }, testing::gemm_tol(s.K * s.R * s.S),
          flops, bytes, nullptr});
   add({"conv2d_backward_filter", "", shape, false, 0,
          {in("x", s.in_size()), in("dy", s.out_size()), out("dw", s.weight_size())},
-         [s](Backend& be, const Args& a) { be.conv2d_backward_filter(s, a.f(0), a.f(1), a.f(2)); }, testing::kConvGemm,
+         [s](Backend& be, const Args& a) { be.conv2d_backward_filter(s, a.f(0), a.f(1), a.f(2)); },
+         testing::gemm_tol(double(s.N) * s.P() * s.Q()),
          flops, bytes, nullptr});
 }
 
@@ -200,15 +206,15 @@ void dense(Table& t, const Where& w, const DenseShape& s) {
   const std::string shape = cat("N=", s.N, " in=", s.in, " out=", s.out);
   const double flops = 2.0 * double(nw) * s.N, bytes = kF * double(nx + ny + nw);
   t.add({"dense_forward", "", shape, false, 0, {in("x", nx), in("w", nw), out("y", ny)},
-         [s](Backend& be, const Args& a) { be.dense_forward(s, a.f(0), a.f(1), a.f(2)); }, testing::kConvGemm, flops,
+         [s](Backend& be, const Args& a) { be.dense_forward(s, a.f(0), a.f(1), a.f(2)); }, testing::gemm_tol(s.in), flops,
          bytes, [s] { return dense_grad(s); }},
         w, s.N);
   t.add({"dense_backward_data", "", shape, false, 0, {in("dy", ny), in("w", nw), out("dx", nx)},
-         [s](Backend& be, const Args& a) { be.dense_backward_data(s, a.f(0), a.f(1), a.f(2)); }, testing::kConvGemm,
+         [s](Backend& be, const Args& a) { be.dense_backward_data(s, a.f(0), a.f(1), a.f(2)); }, testing::gemm_tol(s.out),
          flops, bytes, nullptr},
         w, s.N);
   t.add({"dense_backward_weight", "", shape, false, 0, {in("x", nx), in("dy", ny), out("dw", nw)},
-         [s](Backend& be, const Args& a) { be.dense_backward_weight(s, a.f(0), a.f(1), a.f(2)); }, testing::kConvGemm,
+         [s](Backend& be, const Args& a) { be.dense_backward_weight(s, a.f(0), a.f(1), a.f(2)); }, testing::gemm_tol(s.N),
          flops, bytes, nullptr},
         w, s.N);
 }
@@ -351,12 +357,15 @@ std::vector<GradPair> batchnorm_grad(int N, int C, int HW) {
 }
 
 // x has a large common offset (mean ~50, spread ~3): checks the two-pass variance and the centred affine.
+// Not with fewer than 8 values per channel: there x - mean, a difference of two roundings of |x| ~ 50,
+// is ill-conditioned in float whatever the implementation (the network's dense batchnorm at batch 2).
 void batchnorm(Table& t, const Where& w, int N, int C, int HW) {
   const size_t n = size_t(N) * C * HW, c = size_t(C);
+  const Factory x = double(N) * HW >= 8 ? uniform(47, 53) : uniform(-2, 3);
   const std::string shape = cat("N=", N, " C=", C, " HW=", HW);
   const testing::Tol sums = testing::batchnorm_sum_tol(double(N) * HW);
   t.add({"batchnorm_forward_train", "", shape, false, 0,
-         {in("x", n, uniform(47, 53)), in("gamma", c, uniform(0.5, 2)), in("beta", c), out("y", n), out("batch_mean", c),
+         {in("x", n, x), in("gamma", c, uniform(0.5, 2)), in("beta", c), out("y", n), out("batch_mean", c),
           out("batch_inv_std", c), inout("running_mean", c), inout("running_var", c, uniform(0.5, 2))},
          [=](Backend& be, const Args& a) {
            be.batchnorm_forward_train(N, C, HW, 1e-5f, 0.1f, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5), a.f(6), a.f(7));
@@ -364,7 +373,7 @@ void batchnorm(Table& t, const Where& w, int N, int C, int HW) {
          testing::kReduction, 8.0 * double(n), kF * 2 * double(n), [=] { return batchnorm_grad(N, C, HW); }},
         w, N);
   t.add({"batchnorm_forward_infer", "", shape, false, 0,
-         {in("x", n, uniform(47, 53)), in("gamma", c, uniform(0.5, 2)), in("beta", c), in("running_mean", c, uniform(49, 51)),
+         {in("x", n, x), in("gamma", c, uniform(0.5, 2)), in("beta", c), in("running_mean", c, uniform(49, 51)),
           in("running_var", c, uniform(0.5, 2)), out("y", n)},
          [=](Backend& be, const Args& a) {
            be.batchnorm_forward_infer(N, C, HW, 1e-5f, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5));
@@ -374,7 +383,7 @@ void batchnorm(Table& t, const Where& w, int N, int C, int HW) {
   TensorSpec dgamma = out("dgamma", c), dbeta = out("dbeta", c);
   dgamma.tol = dbeta.tol = sums;
   t.add({"batchnorm_backward", "", shape, false, 0,
-         {in("x", n, uniform(47, 53)), in("dy", n), in("gamma", c, uniform(0.5, 2)), in("batch_mean", c, uniform(49, 51)),
+         {in("x", n, x), in("dy", n), in("gamma", c, uniform(0.5, 2)), in("batch_mean", c, uniform(49, 51)),
           in("batch_inv_std", c, uniform(0.5, 1)), out("dx", n), dgamma, dbeta},
          [=](Backend& be, const Args& a) {
            be.batchnorm_backward(N, C, HW, a.f(0), a.f(1), a.f(2), a.f(3), a.f(4), a.f(5), a.f(6), a.f(7));

@@ -33,6 +33,9 @@ inline constexpr Tol augment_tol(double scale) { return Tol{1e-4 * 255.0 * (scal
 // batchnorm dgamma and dbeta sum M = N*HW terms of either sign: their float rounding grows with M, not
 // with the (possibly cancelled) result, so the absolute tolerance scales with M.
 inline Tol batchnorm_sum_tol(double M) { return Tol{std::fmax(1e-5, 1e-8 * M), 1e-5, 1e-4}; }
+// conv and gemm with a long reduction: float rounding of a sum grows with its length, so beyond ~2000
+// terms the absolute tolerance grows with it (a dense layer of 9216 inputs: 4.6e-5).
+inline Tol gemm_tol(double terms) { return Tol{std::fmax(kConvGemm.atol, 5e-9 * terms), kConvGemm.rtol, kConvGemm.l2}; }
 // finite differences in double: central difference error O(h^2) with h = 1e-4 on smooth functions
 inline constexpr Tol kGradCheck   {1e-6, 1e-4, 1e-5};
 // clang-format on
