@@ -1,12 +1,10 @@
 // What every CUDA benchmark file needs: the backend of device 0 (one per process, shared by all files),
-// GPU timing with CUDA events, uploads, and the element-wise agreement check against the CPU.
+// GPU timing with CUDA events. Data, uploads and the agreement check are the op harness's (bench_common.h).
 #pragma once
 
 #include <benchmark/benchmark.h>
 
-#include <cmath>
 #include <memory>
-#include <vector>
 
 #include "backend.h"
 #include "cuda_backend.h"
@@ -29,21 +27,6 @@ void time_gpu(benchmark::State& state, const Fn& fn) {
   fn();
   cuda::synchronize();
   for (auto _ : state) state.SetIterationTime(cuda::time_ms(fn) / 1e3);
-}
-
-template <class T>
-Buffer<T> dev(Backend& be, const std::vector<T>& h) {
-  Buffer<T> b(be, h.size());
-  b.upload(h);
-  return b;
-}
-
-// Element-wise |a - e| <= atol + rtol |e| (the kConvGemm tolerance of tests/testing/compare.h).
-inline bool agrees(const std::vector<float>& a, const std::vector<float>& e, double atol = 1e-5, double rtol = 1e-4) {
-  if (a.size() != e.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (!(std::fabs(double(a[i]) - double(e[i])) <= atol + rtol * std::fabs(double(e[i])))) return false;
-  return true;
 }
 
 }  // namespace digits::bench

@@ -1,7 +1,7 @@
-// Every op of the CudaBackend against its digits::cpu twin on the same random inputs, over shape tables
-// with awkward sizes (N=1, odd H/W, C = 1, 3, 17, 33, K = 1, valid and same padding), outputs poisoned
-// with NaN before each call, TF32 off, tolerances from testing/compare.h. Dropout masks must be exactly
-// the CPU's (and philox_uniform's). Skips without a GPU (CudaTest).
+// The CudaBackend beyond the op harness's CUDA-vs-CPU table (cuda_op_harness_test.cpp): memory and
+// errors, the variants Backend does not reach (direct conv kernels, cuDNN pooling, TF32 on), max-pool
+// ties, in-place and misaligned calls, and dropout masks exactly philox_uniform's. TF32 off unless a test
+// says otherwise. Skips without a GPU (CudaTest).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -96,40 +96,6 @@ std::string conv_name(const ::testing::TestParamInfo<ConvShape>& info) {
 
 using CudaConv = CudaTestWithParam<ConvShape>;
 
-TEST_P(CudaConv, ForwardMatchesCpu) {
-  const ConvShape s = GetParam();
-  const auto x = random_vector(s.in_size(), 1), w = random_vector(s.weight_size(), 2);
-  auto want = poisoned(s.out_size());
-  cpu::conv2d_forward(s, x.data(), w.data(), want.data());
-  auto dx = dev(x), dw = dev(w), dy = dev_poisoned(s.out_size());
-  be().conv2d_forward(s, dx.data(), dw.data(), dy.data());
-  EXPECT_CLOSE(dy.download(), want, testing::kConvGemm);
-  // Again, with the algorithm now cached and the output poisoned anew.
-  dy.upload(poisoned(s.out_size()));
-  be().conv2d_forward(s, dx.data(), dw.data(), dy.data());
-  EXPECT_CLOSE(dy.download(), want, testing::kConvGemm);
-}
-
-TEST_P(CudaConv, BackwardDataMatchesCpu) {
-  const ConvShape s = GetParam();
-  const auto dy = random_vector(s.out_size(), 3), w = random_vector(s.weight_size(), 4);
-  auto want = poisoned(s.in_size());
-  cpu::conv2d_backward_data(s, dy.data(), w.data(), want.data());
-  auto d_dy = dev(dy), d_w = dev(w), d_dx = dev_poisoned(s.in_size());
-  be().conv2d_backward_data(s, d_dy.data(), d_w.data(), d_dx.data());
-  EXPECT_CLOSE(d_dx.download(), want, testing::kConvGemm);
-}
-
-TEST_P(CudaConv, BackwardFilterMatchesCpu) {
-  const ConvShape s = GetParam();
-  const auto x = random_vector(s.in_size(), 5), dy = random_vector(s.out_size(), 6);
-  auto want = poisoned(s.weight_size());
-  cpu::conv2d_backward_filter(s, x.data(), dy.data(), want.data());
-  auto d_x = dev(x), d_dy = dev(dy), d_dw = dev_poisoned(s.weight_size());
-  be().conv2d_backward_filter(s, d_x.data(), d_dy.data(), d_dw.data());
-  EXPECT_CLOSE(d_dw.download(), want, testing::kConvGemm);
-}
-
 TEST_P(CudaConv, DirectKernelsMatchCpu) {
   const ConvShape s = GetParam();
   const auto x = random_vector(s.in_size(), 7), w = random_vector(s.weight_size(), 8),
@@ -181,81 +147,9 @@ INSTANTIATE_TEST_SUITE_P(Cuda, CudaConv, ::testing::Values(
     conv_name);
 // clang-format on
 
-// ---- bias -----------------------------------------------------------------------------------------------
-
-struct BiasShape {
-  int N, C, HW;
-};
-
-using CudaBias = CudaTestWithParam<BiasShape>;
-
-TEST_P(CudaBias, ForwardAddsLikeCpu) {
-  const BiasShape s = GetParam();
-  const size_t n = size_t(s.N) * s.C * s.HW;
-  const auto y0 = random_vector(n, 1), b = random_vector(size_t(s.C), 2);
-  auto want = y0;
-  cpu::bias_forward(s.N, s.C, s.HW, b.data(), want.data());
-  auto d_y = dev(y0), d_b = dev(b);
-  be().bias_forward(s.N, s.C, s.HW, d_b.data(), d_y.data());
-  EXPECT_CLOSE(d_y.download(), want, testing::kElementwise);
-}
-
-TEST_P(CudaBias, BackwardSumsLikeCpu) {
-  const BiasShape s = GetParam();
-  const size_t n = size_t(s.N) * s.C * s.HW;
-  const auto dy = random_vector(n, 3);
-  auto want = poisoned(size_t(s.C));
-  cpu::bias_backward(s.N, s.C, s.HW, dy.data(), want.data());
-  auto d_dy = dev(dy), d_db = dev_poisoned(size_t(s.C));
-  be().bias_backward(s.N, s.C, s.HW, d_dy.data(), d_db.data());
-  EXPECT_CLOSE(d_db.download(), want, testing::kReduction);
-}
-
-// clang-format off
-INSTANTIATE_TEST_SUITE_P(Cuda, CudaBias, ::testing::Values(
-    //       N   C    HW
-    BiasShape{  1,  1,   1},
-    BiasShape{  2, 17,  35},
-    BiasShape{  3, 33,   1},   // dense layer
-    BiasShape{128, 10,   1},
-    BiasShape{  5,  3, 121},
-    BiasShape{128, 32, 576},   // keras-sized: 73k terms per channel
-    BiasShape{  1,  1, 1000}),
-    [](const ::testing::TestParamInfo<BiasShape>& i) {
-      return cat("N", i.param.N, "C", i.param.C, "HW", i.param.HW);
-    });
-// clang-format on
-
 // ---- max pooling ----------------------------------------------------------------------------------------
 
 using CudaPool = CudaTestWithParam<PoolShape>;
-
-TEST_P(CudaPool, ForwardMatchesCpuIncludingArgmax) {
-  const PoolShape s = GetParam();
-  const auto x = random_vector(s.in_size(), 1);
-  auto y_want = poisoned(s.out_size());
-  std::vector<int32_t> arg_want(s.out_size(), -1);
-  cpu::maxpool_forward(s, x.data(), y_want.data(), arg_want.data());
-  auto d_x = dev(x), d_y = dev_poisoned(s.out_size());
-  auto d_arg = dev_ints(s.out_size());
-  be().maxpool_forward(s, d_x.data(), d_y.data(), d_arg.data());
-  EXPECT_CLOSE(d_y.download(), y_want, testing::kElementwise);
-  EXPECT_EQ(d_arg.download(), arg_want);
-}
-
-TEST_P(CudaPool, BackwardRoutesToArgmaxLikeCpu) {
-  const PoolShape s = GetParam();
-  const auto x = random_vector(s.in_size(), 2), dy = random_vector(s.out_size(), 3);
-  std::vector<float> y(s.out_size());
-  std::vector<int32_t> arg(s.out_size());
-  cpu::maxpool_forward(s, x.data(), y.data(), arg.data());
-  auto want = poisoned(s.in_size());
-  cpu::maxpool_backward(s, dy.data(), arg.data(), want.data());
-  auto d_dy = dev(dy), d_dx = dev_poisoned(s.in_size());
-  auto d_arg = dev(arg);
-  be().maxpool_backward(s, d_dy.data(), d_arg.data(), d_dx.data());
-  EXPECT_CLOSE(d_dx.download(), want, testing::kElementwise);
-}
 
 TEST_P(CudaPool, TiesPickTheFirstInRowMajorOrder) {
   const PoolShape s = GetParam();
@@ -303,36 +197,6 @@ INSTANTIATE_TEST_SUITE_P(Cuda, CudaPool, ::testing::Values(
 
 using CudaDense = CudaTestWithParam<DenseShape>;
 
-TEST_P(CudaDense, ForwardMatchesCpu) {
-  const DenseShape s = GetParam();
-  const auto x = random_vector(size_t(s.N) * s.in, 1), w = random_vector(size_t(s.out) * s.in, 2);
-  auto want = poisoned(size_t(s.N) * s.out);
-  cpu::dense_forward(s, x.data(), w.data(), want.data());
-  auto d_x = dev(x), d_w = dev(w), d_y = dev_poisoned(want.size());
-  be().dense_forward(s, d_x.data(), d_w.data(), d_y.data());
-  EXPECT_CLOSE(d_y.download(), want, testing::kConvGemm);
-}
-
-TEST_P(CudaDense, BackwardDataMatchesCpu) {
-  const DenseShape s = GetParam();
-  const auto dy = random_vector(size_t(s.N) * s.out, 3), w = random_vector(size_t(s.out) * s.in, 4);
-  auto want = poisoned(size_t(s.N) * s.in);
-  cpu::dense_backward_data(s, dy.data(), w.data(), want.data());
-  auto d_dy = dev(dy), d_w = dev(w), d_dx = dev_poisoned(want.size());
-  be().dense_backward_data(s, d_dy.data(), d_w.data(), d_dx.data());
-  EXPECT_CLOSE(d_dx.download(), want, testing::kConvGemm);
-}
-
-TEST_P(CudaDense, BackwardWeightMatchesCpu) {
-  const DenseShape s = GetParam();
-  const auto x = random_vector(size_t(s.N) * s.in, 5), dy = random_vector(size_t(s.N) * s.out, 6);
-  auto want = poisoned(size_t(s.out) * s.in);
-  cpu::dense_backward_weight(s, x.data(), dy.data(), want.data());
-  auto d_x = dev(x), d_dy = dev(dy), d_dw = dev_poisoned(want.size());
-  be().dense_backward_weight(s, d_x.data(), d_dy.data(), d_dw.data());
-  EXPECT_CLOSE(d_dw.download(), want, testing::kConvGemm);
-}
-
 TEST_P(CudaDense, Tf32StaysClose) {
   const DenseShape s = GetParam();
   const auto x = random_vector(size_t(s.N) * s.in, 7), w = random_vector(size_t(s.out) * s.in, 8);
@@ -362,21 +226,6 @@ INSTANTIATE_TEST_SUITE_P(Cuda, CudaDense, ::testing::Values(
 // ---- activations ----------------------------------------------------------------------------------------
 
 class CudaRelu : public CudaTestWithParam<size_t> {};
-
-TEST_P(CudaRelu, ForwardAndBackwardMatchCpu) {
-  const size_t n = GetParam();
-  auto x = random_vector(n, 1);
-  if (n > 2) x[1] = 0.0f, x[2] = -0.0f;
-  const auto dy = random_vector(n, 2);
-  auto y_want = poisoned(n), dx_want = poisoned(n);
-  cpu::relu_forward(n, x.data(), y_want.data());
-  cpu::relu_backward(n, y_want.data(), dy.data(), dx_want.data());
-  auto d_x = dev(x), d_y = dev_poisoned(n), d_dy = dev(dy), d_dx = dev_poisoned(n);
-  be().relu_forward(n, d_x.data(), d_y.data());
-  be().relu_backward(n, d_y.data(), d_dy.data(), d_dx.data());
-  EXPECT_CLOSE(d_y.download(), y_want, testing::kElementwise);
-  EXPECT_CLOSE(d_dx.download(), dx_want, testing::kElementwise);
-}
 
 TEST_P(CudaRelu, InPlaceAndMisalignedMatchCpu) {
   const size_t n = GetParam();
@@ -446,151 +295,6 @@ INSTANTIATE_TEST_SUITE_P(Cuda, CudaDropout, ::testing::Values(
       return cat("n", i.param.n, "rate", std::lround(i.param.rate * 100), "case", i.index);
     });
 // clang-format on
-
-// ---- softmax cross-entropy ------------------------------------------------------------------------------
-
-struct XentShape {
-  int N, K;
-};
-
-using CudaXent = CudaTestWithParam<XentShape>;
-
-TEST_P(CudaXent, ProbsLossAndGradientMatchCpu) {
-  const XentShape s = GetParam();
-  const size_t nk = size_t(s.N) * s.K;
-  const auto logits = random_vector(nk, 1, -20.f, 20.f);  // wide: the max subtraction matters
-  const auto labels = random_labels(size_t(s.N), s.K, 2);
-  const float scale = 1.0f / float(s.N);
-  auto p_want = poisoned(nk), l_want = poisoned(size_t(s.N)), d_want = poisoned(nk);
-  cpu::softmax_xent(s.N, s.K, logits.data(), labels.data(), p_want.data(), l_want.data(), d_want.data(), scale);
-  auto d_logits = dev(logits);
-  auto d_labels = dev(labels);
-  auto d_p = dev_poisoned(nk), d_l = dev_poisoned(size_t(s.N)), d_d = dev_poisoned(nk);
-  be().softmax_xent(s.N, s.K, d_logits.data(), d_labels.data(), d_p.data(), d_l.data(), d_d.data(), scale);
-  EXPECT_CLOSE(d_p.download(), p_want, testing::kReduction);
-  EXPECT_CLOSE(d_l.download(), l_want, testing::kReduction);
-  EXPECT_CLOSE(d_d.download(), d_want, testing::kReduction);
-
-  // Without a gradient buffer (inference): same probabilities and loss.
-  d_p.upload(poisoned(nk));
-  d_l.upload(poisoned(size_t(s.N)));
-  be().softmax_xent(s.N, s.K, d_logits.data(), d_labels.data(), d_p.data(), d_l.data(), nullptr, scale);
-  EXPECT_CLOSE(d_p.download(), p_want, testing::kReduction);
-  EXPECT_CLOSE(d_l.download(), l_want, testing::kReduction);
-}
-
-TEST_P(CudaXent, AccumulateStatsAddsLikeCpu) {
-  const XentShape s = GetParam();
-  const size_t nk = size_t(s.N) * s.K;
-  auto probs = random_vector(nk, 3, 0.f, 1.f);
-  if (s.K > 2) probs[0] = probs[2] = 2.0f;  // a tie in row 0: the first max (column 0) wins
-  auto labels = random_labels(size_t(s.N), s.K, 4);
-  labels[0] = 0;
-  const auto loss = random_vector(size_t(s.N), 5, 0.f, 3.f);
-  std::vector<double> want{1.5, 2.0};  // += : starts from earlier batches
-  cpu::accumulate_stats(s.N, s.K, probs.data(), labels.data(), loss.data(), want.data());
-  auto d_probs = dev(probs), d_loss = dev(loss);
-  auto d_labels = dev(labels);
-  auto d_stats = dev(std::vector<double>{1.5, 2.0});
-  be().accumulate_stats(s.N, s.K, d_probs.data(), d_labels.data(), d_loss.data(), d_stats.data());
-  const auto got = d_stats.download();
-  EXPECT_NEAR(got[0], want[0], 1e-9 * std::max(1.0, std::fabs(want[0])));
-  EXPECT_EQ(got[1], want[1]);
-}
-
-// clang-format off
-INSTANTIATE_TEST_SUITE_P(Cuda, CudaXent, ::testing::Values(
-    XentShape{  1,    1},
-    XentShape{  1,   10},
-    XentShape{128,   10},
-    XentShape{  3,   33},   // more classes than lanes in a warp
-    XentShape{  5,  100},
-    XentShape{300,    3},   // rows spanning several blocks
-    XentShape{  2, 1000}),
-    [](const ::testing::TestParamInfo<XentShape>& i) {
-      return cat("N", i.param.N, "K", i.param.K);
-    });
-// clang-format on
-
-// ---- batches --------------------------------------------------------------------------------------------
-
-class CudaGather : public CudaTest {};
-
-TEST_F(CudaGather, GathersNormalisesAndCopiesLabelsLikeCpu) {
-  const int count = 50, pixels = 784, n = 37;
-  std::mt19937_64 rng(1);
-  std::vector<uint8_t> images(size_t(count) * pixels), labels(static_cast<size_t>(count));
-  for (auto& p : images) p = uint8_t(rng());
-  for (auto& l : labels) l = uint8_t(rng() % 10);
-  std::vector<int32_t> index(static_cast<size_t>(n));
-  for (auto& i : index) i = int32_t(rng() % count);  // repeats allowed
-  index[0] = count - 1;
-  const float scale = 1.0f / (255.0f * 0.3081f), shift = -0.1307f / 0.3081f;
-  auto x_want = poisoned(size_t(n) * pixels);
-  std::vector<int32_t> l_want(size_t(n), -1);
-  cpu::gather_batch(n, pixels, images.data(), labels.data(), index.data(), scale, shift, x_want.data(), l_want.data());
-  auto d_images = dev(images), d_labels = dev(labels);
-  auto d_index = dev(index);
-  auto d_x = dev_poisoned(size_t(n) * pixels);
-  auto d_l = dev_ints(size_t(n));
-  be().gather_batch(n, pixels, d_images.data(), d_labels.data(), d_index.data(), scale, shift, d_x.data(), d_l.data());
-  EXPECT_CLOSE(d_x.download(), x_want, testing::kElementwise);
-  EXPECT_EQ(d_l.download(), l_want);
-}
-
-// ---- optimizers -----------------------------------------------------------------------------------------
-
-class CudaOptim : public CudaTestWithParam<size_t> {};
-
-TEST_P(CudaOptim, AdadeltaThreeStepsMatchCpu) {
-  const size_t n = GetParam();
-  AdadeltaParams p;
-  auto w = random_vector(n, 1), a = std::vector<float>(n, 0.f), u = std::vector<float>(n, 0.f);
-  auto d_w = dev(w), d_a = dev(a), d_u = dev(u);
-  for (int step = 0; step < 3; ++step) {
-    const auto g = random_vector(n, 10 + uint64_t(step));
-    cpu::adadelta_update(n, p, w.data(), g.data(), a.data(), u.data());
-    auto d_g = dev(g);
-    be().adadelta_update(n, p, d_w.data(), d_g.data(), d_a.data(), d_u.data());
-  }
-  EXPECT_CLOSE(d_w.download(), w, testing::kOptimizer);
-  EXPECT_CLOSE(d_a.download(), a, testing::kOptimizer);
-  EXPECT_CLOSE(d_u.download(), u, testing::kOptimizer);
-}
-
-TEST_P(CudaOptim, SgdMomentumThreeStepsMatchCpu) {
-  const size_t n = GetParam();
-  SgdParams p{0.05f, 0.9f};
-  auto w = random_vector(n, 2), v = std::vector<float>(n, 0.f);
-  auto d_w = dev(w), d_v = dev(v);
-  for (int step = 0; step < 3; ++step) {
-    const auto g = random_vector(n, 20 + uint64_t(step));
-    cpu::sgd_update(n, p, w.data(), g.data(), v.data());
-    auto d_g = dev(g);
-    be().sgd_update(n, p, d_w.data(), d_g.data(), d_v.data());
-  }
-  EXPECT_CLOSE(d_w.download(), w, testing::kOptimizer);
-  EXPECT_CLOSE(d_v.download(), v, testing::kOptimizer);
-}
-
-TEST_P(CudaOptim, AdamThreeStepsMatchCpu) {
-  const size_t n = GetParam();
-  auto w = random_vector(n, 3), m = std::vector<float>(n, 0.f), v = std::vector<float>(n, 0.f);
-  auto d_w = dev(w), d_m = dev(m), d_v = dev(v);
-  for (int step = 1; step <= 3; ++step) {
-    AdamParams p;
-    p.t = step;
-    const auto g = random_vector(n, 30 + uint64_t(step));
-    cpu::adam_update(n, p, w.data(), g.data(), m.data(), v.data());
-    auto d_g = dev(g);
-    be().adam_update(n, p, d_w.data(), d_g.data(), d_m.data(), d_v.data());
-  }
-  EXPECT_CLOSE(d_w.download(), w, testing::kOptimizer);
-  EXPECT_CLOSE(d_m.download(), m, testing::kOptimizer);
-  EXPECT_CLOSE(d_v.download(), v, testing::kOptimizer);
-}
-
-INSTANTIATE_TEST_SUITE_P(Cuda, CudaOptim, ::testing::Values(size_t(1), size_t(1001), size_t(65537)));
 
 }  // namespace
 }  // namespace digits

@@ -35,13 +35,7 @@ constexpr float kScale = 1.0f / (255.0f * 0.3081f), kShift = -0.1307f / 0.3081f;
 constexpr AugmentParams kTypical{15.f, 0.15f, 0.2f, 3.f, 2.f};
 constexpr AugmentParams kWild{180.f, 0.5f, 1.f, 10.f, 5.f};
 
-// Where the tolerance comes from: the float path's coordinates carry a few ulp of |coordinate| <~ 40,
-// i.e. ~1e-5 pixel; the bilinear map is continuous with slope at most 255 per pixel, so values differ by
-// ~1e-5 of their range 255 |scale|. 1e-4 of the range leaves a margin of ten.
-testing::Tol augment_tol(float scale) {
-  const double range = 255.0 * std::fabs(double(scale));
-  return testing::Tol{1e-4 * range, 0.0, 1e-5};
-}
+using testing::augment_tol;  // testing/tolerance.h
 
 using AugmentFn = void (*)(int, int, int, const uint8_t*, const uint8_t*, const int32_t*, const AugmentParams&,
                            uint64_t, float, float, float*, int32_t*);
@@ -265,7 +259,7 @@ TEST_P(AugmentBatch, SameSeedRepeatsAndSeedOrPositionChangeTheImage) {
 
 // ---- argument checks ---------------------------------------------------------------------------
 
-TEST_P(AugmentBatch, RejectsBadArguments) {
+TEST_P(AugmentBatch, RejectsANegativeIndex) {
   const AugmentFn fn = GetParam().fn;
   const DataSet d = random_images(4, 4, 2, 6);
   std::vector<float> x(32);
@@ -276,24 +270,7 @@ TEST_P(AugmentBatch, RejectsBadArguments) {
   };
   EXPECT_NO_THROW(call(2, 4, 4, good, kTypical));
   EXPECT_NO_THROW(call(0, 4, 4, good, kTypical));
-  EXPECT_THROW(call(-1, 4, 4, good, kTypical), Error);
-  EXPECT_THROW(call(2, 0, 4, good, kTypical), Error);
-  EXPECT_THROW(call(2, 4, 0, good, kTypical), Error);
-  EXPECT_THROW(call(2, -4, 4, good, kTypical), Error);
-  EXPECT_THROW(call(2, 4, 4, negative, kTypical), Error);
-  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
-  for (float AugmentParams::*field : {&AugmentParams::rotate_deg, &AugmentParams::zoom, &AugmentParams::shear,
-                                      &AugmentParams::translate, &AugmentParams::elastic})
-    for (const float bad : {nan, inf, -inf, -0.5f}) {
-      AugmentParams a = kTypical;
-      a.*field = bad;
-      EXPECT_THROW(call(2, 4, 4, good, a), Error) << bad;
-    }
-  for (const float zoom : {1.f, 1.5f}) {  // the scale 1 + zoom (2 u1 - 1) could reach 0 or below
-    AugmentParams a;
-    a.zoom = zoom;
-    EXPECT_THROW(call(2, 4, 4, good, a), Error) << zoom;
-  }
+  EXPECT_THROW(call(2, 4, 4, negative, kTypical), Error);  // bad shapes and bounds: OpPreconditions
 }
 
 INSTANTIATE_TEST_SUITE_P(Impl, AugmentBatch, ::testing::ValuesIn(kImpls), impl_name);
@@ -304,23 +281,6 @@ class CpuAugment : public ::testing::Test {
  protected:
   void TearDown() override { cpu::set_num_threads(0); }
 };
-
-TEST_F(CpuAugment, MatchesReferenceOnAwkwardShapes) {
-  // clang-format off
-  const int shapes[][2] = {{28, 28}, {5, 7}, {7, 5}, {1, 1}, {1, 9}, {9, 1}, {13, 4}, {2, 3}};
-  // clang-format on
-  for (const AugmentParams& a : {kTypical, kWild, AugmentParams{0.f, 0.f, 0.f, 0.f, 2.f}})
-    for (const auto& hw : shapes)
-      for (int n : {1, 3, 37}) {
-        SCOPED_TRACE(::testing::Message() << "rotate " << a.rotate_deg << " H=" << hw[0] << " W=" << hw[1] << " n=" << n);
-        const DataSet d = random_images(hw[0], hw[1], 50, 7);
-        const auto index = random_index(n, d.count, 8);
-        const Batch got = run(&cpu::augment_batch, d, index, a, 31337);
-        const Batch want = run(&ref::augment_batch, d, index, a, 31337);
-        EXPECT_CLOSE(got.x, want.x, augment_tol(kScale));
-        EXPECT_EQ(got.labels, want.labels);
-      }
-}
 
 TEST_F(CpuAugment, ResultsAreBitIdenticalForOneTwoThreeThreads) {
   const DataSet d = random_images(28, 28, 300, 9);
