@@ -1,4 +1,4 @@
-// A network built from its short text spec (the presets are in train_config.h) and the model's flat parameter/gradient buffers.
+// A network built from its short text spec (presets: train_config.h) and its flat parameter/gradient buffers.
 // Spec grammar: layers separated by spaces, e.g.
 //   "conv(32,5) relu maxpool(2) conv(64,3) relu maxpool(2) flatten dense(128) relu dropout(0.3) dense(10)"
 // conv(K,R[,same]) | relu | maxpool(S) | flatten | dense(N) | dropout(rate) | batchnorm (the table in layers.cpp).
