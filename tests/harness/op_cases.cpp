@@ -23,6 +23,7 @@
 #include "harness/op_harness.h"
 #include "layers.h"
 #include "model.h"
+#include "train_config.h"
 #include "reference/reference_impl.h"
 
 namespace digits::harness {
@@ -417,34 +418,26 @@ void optimizers(Table& t, const Where& w, size_t n) {
 void add_layer(Table& t, const std::string& label, const LayerSpec& l, Dims d, Dims o, int N) {
   const Where w{label, true, false};
   const size_t n = size_t(N) * d.size();
-  switch (l.kind) {
-    case LayerSpec::Kind::Conv:
-      conv(t, w, ConvShape{N, d.c, d.h, d.w, l.units, l.kernel, l.kernel, l.same ? (l.kernel - 1) / 2 : 0});
-      bias(t, w, N, o.c, o.h * o.w);
-      break;
-    case LayerSpec::Kind::Dense:
-      dense(t, w, DenseShape{N, int(d.size()), l.units});
-      bias(t, w, N, l.units, 1);
-      break;
-    case LayerSpec::Kind::MaxPool: pool(t, w, PoolShape{N, d.c, d.h, d.w, l.kernel}); break;
-    case LayerSpec::Kind::Relu: relu(t, w, n, N); break;
-    case LayerSpec::Kind::Dropout: dropout(t, w, n, l.rate, 12345, N); break;
-    case LayerSpec::Kind::BatchNorm: batchnorm(t, w, N, d.c, d.h * d.w); break;
-    case LayerSpec::Kind::Flatten: break;
-  }
+  if (l.kind == "conv") {
+    conv(t, w, ConvShape{N, d.c, d.h, d.w, l.units, l.kernel, l.kernel, l.same ? (l.kernel - 1) / 2 : 0});
+    bias(t, w, N, o.c, o.h * o.w);
+  } else if (l.kind == "dense") {
+    dense(t, w, DenseShape{N, int(d.size()), l.units});
+    bias(t, w, N, l.units, 1);
+  } else if (l.kind == "maxpool") {
+    pool(t, w, PoolShape{N, d.c, d.h, d.w, l.kernel});
+  } else if (l.kind == "relu") {
+    relu(t, w, n, N);
+  } else if (l.kind == "dropout") {
+    dropout(t, w, n, l.rate, 12345, N);
+  } else if (l.kind == "batchnorm") {
+    batchnorm(t, w, N, d.c, d.h * d.w);
+  }  // flatten: no op
 }
 
-const char* kind_name(LayerSpec::Kind k) {
-  switch (k) {
-    case LayerSpec::Kind::Conv: return "conv";
-    case LayerSpec::Kind::Dense: return "dense";
-    case LayerSpec::Kind::MaxPool: return "pool";
-    case LayerSpec::Kind::Relu: return "relu";
-    case LayerSpec::Kind::Dropout: return "dropout";
-    case LayerSpec::Kind::BatchNorm: return "bn";
-    case LayerSpec::Kind::Flatten: return "flatten";
-  }
-  return "layer";
+// Short names in labels, e.g. "best.bn2", "seed.pool1".
+std::string label_name(const std::string& kind) {
+  return kind == "maxpool" ? "pool" : kind == "batchnorm" ? "bn" : kind;
 }
 
 // Walks a preset's spec layer by layer (make_layer gives every layer's output dims and parameters), then
@@ -452,12 +445,12 @@ const char* kind_name(LayerSpec::Kind k) {
 void add_preset(Table& t, const Preset& p, int N) {
   const NetSpec spec = NetSpec::parse(p.spec);
   Dims d = spec.input;
-  std::map<LayerSpec::Kind, int> seen;
+  std::map<std::string, int> seen;
   size_t params = 0;
   for (const LayerSpec& l : spec.layers) {
     const auto layer = make_layer(l, d);
     for (const ParamInfo& pi : layer->params()) params += pi.size();
-    add_layer(t, cat(p.name, ".", kind_name(l.kind), ++seen[l.kind]), l, d, layer->out_dims(), N);
+    add_layer(t, cat(p.name, ".", label_name(l.kind), ++seen[l.kind]), l, d, layer->out_dims(), N);
     d = layer->out_dims();
   }
   const Where batch{p.name + ".batch", true, false};
