@@ -153,6 +153,31 @@ void bias(Table& t, const Where& w, int N, int C, int HW) {
         w, N);
 }
 
+// ---- global average pooling ----------------------------------------------------------------------
+std::vector<GradPair> gap_grad(int N, int C, int HW) {
+  Vec x = random_doubles(size_t(N) * C * HW, 16), y(size_t(N) * C);
+  const Vec G = random_doubles(y.size(), 17);
+  Vec dx(x.size());
+  typed::gap_backward<double>(N, C, HW, G.data(), dx.data());
+  return grads({{"dx", &x}}, {dx}, [&] {
+    typed::gap_forward<double>(N, C, HW, x.data(), y.data());
+    return testing::dot(y, G);
+  });
+}
+
+void gap(Table& t, const Where& w, int N, int C, int HW) {
+  const size_t n = size_t(N) * C * HW, m = size_t(N) * C;
+  const std::string shape = cat("N=", N, " C=", C, " HW=", HW);
+  t.add({"gap_forward", "", shape, false, 0, {in("x", n), out("y", m)},
+         [=](Backend& be, const Args& a) { be.gap_forward(N, C, HW, a.f(0), a.f(1)); }, testing::kReduction, double(n),
+         kF * double(n + m), [=] { return gap_grad(N, C, HW); }},
+        w, N);
+  t.add({"gap_backward", "", shape, false, 0, {in("dy", m), out("dx", n)},
+         [=](Backend& be, const Args& a) { be.gap_backward(N, C, HW, a.f(0), a.f(1)); }, testing::kElementwise,
+         double(n), kF * double(n + m), nullptr},
+        w, N);
+}
+
 // ---- max pooling (both with and without ties in the windows: all-or-nothing exact) --------------
 std::vector<GradPair> pool_grad(const PoolShape& s) {
   // distinct values at least 1e-2 apart: a step of h = 1e-4 never changes which element is the max
@@ -432,6 +457,8 @@ void add_layer(Table& t, const std::string& label, const LayerSpec& l, Dims d, D
     dropout(t, w, n, l.rate, 12345, N);
   } else if (l.kind == "batchnorm") {
     batchnorm(t, w, N, d.c, d.h * d.w);
+  } else if (l.kind == "gap") {
+    gap(t, w, N, d.c, d.h * d.w);
   }  // flatten: no op
 }
 
@@ -501,6 +528,9 @@ void awkward_layers(Table& t) {
                                  {16, 64, 576}, {2, 17, 35}, {5, 3, 121}, {128, 32, 576}, {1, 1, 1000}})
     bias(t, odd(cat("N", N, "_C", C, "_HW", HW)), N, C, HW);
   bias(t, odd("grad", true), 2, 3, 5);
+  for (const auto& [N, C, HW] : {std::tuple{1, 1, 1}, {3, 5, 7}, {2, 33, 1}, {1, 64, 25}, {4, 17, 100}, {5, 3, 121}})
+    gap(t, odd(cat("gap_N", N, "_C", C, "_HW", HW)), N, C, HW);
+  gap(t, odd("gap_grad", true), 2, 3, 5);
   for (const PoolShape s : {PoolShape{1, 1, 5, 5, 2}, PoolShape{2, 3, 7, 9, 2}, PoolShape{3, 5, 6, 6, 3}, PoolShape{1, 17, 4, 4, 4},
                             PoolShape{2, 2, 9, 4, 1}, PoolShape{4, 33, 24, 24, 2}, PoolShape{2, 3, 11, 10, 3},
                             PoolShape{2, 3, 13, 19, 2}, PoolShape{1, 1, 2, 2, 2}, PoolShape{3, 17, 24, 24, 2},
@@ -586,6 +616,11 @@ void bad_augment_calls(std::vector<BadCall>& b) {
 std::vector<OpCase> op_cases(int batch, bool with_awkward) {
   Table t;
   for (const Preset& p : presets()) add_preset(t, p, batch);
+  // A network of layers no preset uses yet: all-convolutional with global average pooling.
+  Preset gapnet;
+  gapnet.name = "gapnet";
+  gapnet.spec = "conv(32,3) relu conv(64,3) relu maxpool(2) conv(10,3) gap dense(10)";
+  add_preset(t, gapnet, batch);
   if (with_awkward) {
     awkward_conv(t);
     awkward_layers(t);
@@ -611,6 +646,8 @@ std::vector<BadCall> bad_calls() {
   }
   b.push_back({"bias_forward", "C=0", [](Backend& be) { be.bias_forward(1, 0, 1, nullptr, nullptr); }});
   b.push_back({"bias_backward", "HW=0", [](Backend& be) { be.bias_backward(1, 1, 0, nullptr, nullptr); }});
+  b.push_back({"gap_forward", "HW=0", [](Backend& be) { be.gap_forward(1, 1, 0, nullptr, nullptr); }});
+  b.push_back({"gap_backward", "C=0", [](Backend& be) { be.gap_backward(1, 0, 1, nullptr, nullptr); }});
   const PoolShape ps{1, 1, 1, 4, 2};
   b.push_back({"maxpool_forward", "H<size", [ps](Backend& be) { be.maxpool_forward(ps, nullptr, nullptr, nullptr); }});
   b.push_back({"maxpool_backward", "H<size", [ps](Backend& be) { be.maxpool_backward(ps, nullptr, nullptr, nullptr); }});
