@@ -15,10 +15,13 @@ int threads();
 // Below this many elements an element-wise op runs on the calling thread: waking the pool costs more.
 inline constexpr size_t kParallelMin = size_t(1) << 15;
 
-// Before a cblas call made OUTSIDE our parallel regions: the OpenMP build of OpenBLAS takes its
-// thread count from the calling thread's omp_get_max_threads(), so set that ICV to threads().
-// (Inside a parallel region OpenBLAS runs single-threaded, which is what the per-image loops want.)
-void prepare_blas_outside();
+// C (M, N) = alpha op(A) op(B) + beta C, row-major, as cblas_sgemm. Results do not depend on the thread
+// count: the product is cut into chunks fixed by the shape alone (64 rows, else 256 columns), each computed
+// by a single-threaded OpenBLAS call, the chunks spread over our threads (run in turn when the caller is
+// already inside a parallel region). OpenBLAS's own threading does not promise that: on some kernels
+// (Zen/Haswell) an element's sum depends on where the thread split puts it in a register tile.
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+           int ldb, float beta, float* C, int ldc);
 
 // A per-thread, 64-byte aligned buffer of at least n floats that lives until the thread ends.
 // `slot` tells apart buffers needed at the same time. Contents are undefined on return.

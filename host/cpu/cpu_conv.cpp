@@ -85,19 +85,16 @@ void col2im_planes(const ConvShape& s, const Geometry& g,
 
 // y_n (K, PQ) = w (K, CRS) * col (CRS, PQ)
 void gemm_forward(const ConvShape& s, const Geometry& g, const float* w, const float* col, float* yn) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.K, int(g.PQ), int(g.CRS), 1.f, w, int(g.CRS), col,
-              int(g.PQ), 0.f, yn, int(g.PQ));
+  detail::sgemm(false, false, s.K, int(g.PQ), int(g.CRS), 1.f, w, int(g.CRS), col, int(g.PQ), 0.f, yn, int(g.PQ));
 }
 // dcol (CRS, PQ) = w^T (CRS, K) * dy_n (K, PQ)
 void gemm_backward_data(const ConvShape& s, const Geometry& g, const float* w, const float* dyn, float* dcol) {
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(g.CRS), int(g.PQ), s.K, 1.f, w, int(g.CRS), dyn,
-              int(g.PQ), 0.f, dcol, int(g.PQ));
+  detail::sgemm(true, false, int(g.CRS), int(g.PQ), s.K, 1.f, w, int(g.CRS), dyn, int(g.PQ), 0.f, dcol, int(g.PQ));
 }
 // dw (K, CRS) (= or +=) dy_n (K, PQ) * col^T (PQ, CRS)
 void gemm_backward_filter(const ConvShape& s, const Geometry& g, const float* dyn, const float* col, float beta,
                           float* dw) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.K, int(g.CRS), int(g.PQ), 1.f, dyn, int(g.PQ), col,
-              int(g.PQ), beta, dw, int(g.CRS));
+  detail::sgemm(false, true, s.K, int(g.CRS), int(g.PQ), 1.f, dyn, int(g.PQ), col, int(g.PQ), beta, dw, int(g.CRS));
 }
 
 
@@ -343,7 +340,6 @@ void conv2d_forward(const ConvShape& s,
       for (size_t row = 0; row < g.CRS; ++row) im2col_rows(s, g, x, buf, row, row + 1);
       col = buf;
     }
-    detail::prepare_blas_outside();
     gemm_forward(s, g, w, col, y);
     return;
   }
@@ -373,7 +369,6 @@ void conv2d_backward_data(const ConvShape& s,
   const Geometry g(s);
   const int nt = detail::threads();
   if (s.N == 1) {
-    detail::prepare_blas_outside();
     if (g.direct) {
       gemm_backward_data(s, g, w, dy, dx);
       return;
@@ -435,7 +430,6 @@ void conv2d_backward_filter(const ConvShape& s,
         }
         col = buf;
       }
-      if (!inside_parallel) detail::prepare_blas_outside();
       gemm_backward_filter(s, g, dy + size_t(n) * g.KPQ, col, n == ci * chunk ? 0.f : 1.f, out);
     }
   };

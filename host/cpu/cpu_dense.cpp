@@ -1,7 +1,6 @@
-// Optimised CPU dense layer (one OpenBLAS sgemm each, threaded by OpenBLAS itself; for a single image
-// sgemv in fixed chunks over our threads) and bias.
-// OpenBLAS splits a product over rows and columns of the result, never over the summed dimension,
-// so each output element is summed in the same order for any thread count.
+// Optimised CPU dense layer (one sgemm each through detail::sgemm, in chunks fixed by the shape so the
+// sums do not depend on the thread count; for a single image sgemv in fixed chunks over our threads)
+// and bias.
 #include <cblas.h>
 #include <omp.h>
 
@@ -45,7 +44,10 @@ void gemv_chunks(int n, F chunk) {
   const int nchunks = (n + kChunk - 1) / kChunk;
   // No `if` clause: even one chunk must run inside an active region, where OpenBLAS stays single-threaded.
 #pragma omp parallel for num_threads(detail::threads()) schedule(static)
-  for (int c = 0; c < nchunks; ++c) chunk(c * kChunk, std::min(n, (c + 1) * kChunk));
+  for (int c = 0; c < nchunks; ++c) {
+    omp_set_num_threads(1);  // OpenBLAS reads this task's count when the region is not active (one thread)
+    chunk(c * kChunk, std::min(n, (c + 1) * kChunk));
+  }
 }
 
 }  // namespace
@@ -56,14 +58,13 @@ void dense_forward(const DenseShape& s,
                    const float* w,  // (out, in)
                    float* y) {      // (N, out)
   if (s.N == 0) return;
-  detail::prepare_blas_outside();
   if (s.N == 1) {  // one image (inference): y = w x, no packing of w as sgemm would do on every call
     gemv_chunks(s.out, [&](int o0, int o1) {
       cblas_sgemv(CblasRowMajor, CblasNoTrans, o1 - o0, s.in, 1.f, w + size_t(o0) * s.in, s.in, x, 1, 0.f, y + o0, 1);
     });
     return;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.N, s.out, s.in, 1.f, x, s.in, w, s.in, 0.f, y, s.out);
+  detail::sgemm(false, true, s.N, s.out, s.in, 1.f, x, s.in, w, s.in, 0.f, y, s.out);
 }
 
 void dense_backward_data(const DenseShape& s,
@@ -71,14 +72,13 @@ void dense_backward_data(const DenseShape& s,
                          const float* w,   // (out, in)
                          float* dx) {      // (N, in)
   if (s.N == 0) return;
-  detail::prepare_blas_outside();
   if (s.N == 1) {  // dx = w^T dy, by column blocks of w
     gemv_chunks(s.in, [&](int i0, int i1) {
       cblas_sgemv(CblasRowMajor, CblasTrans, s.out, i1 - i0, 1.f, w + i0, s.in, dy, 1, 0.f, dx + i0, 1);
     });
     return;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.N, s.in, s.out, 1.f, dy, s.out, w, s.in, 0.f, dx, s.in);
+  detail::sgemm(false, false, s.N, s.in, s.out, 1.f, dy, s.out, w, s.in, 0.f, dx, s.in);
 }
 
 void dense_backward_weight(const DenseShape& s,
@@ -89,8 +89,7 @@ void dense_backward_weight(const DenseShape& s,
     std::fill(dw, dw + size_t(s.out) * s.in, 0.f);
     return;
   }
-  detail::prepare_blas_outside();
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.out, s.in, s.N, 1.f, dy, s.out, x, s.in, 0.f, dw, s.in);
+  detail::sgemm(true, false, s.out, s.in, s.N, 1.f, dy, s.out, x, s.in, 0.f, dw, s.in);
 }
 
 // ---- bias --------------------------------------------------------------------------------------

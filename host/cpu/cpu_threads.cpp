@@ -1,5 +1,8 @@
 // Thread control of the CPU ops (OpenMP regions and OpenBLAS) and the per-thread scratch buffers.
+#include <cblas.h>
 #include <omp.h>
+
+#include <algorithm>
 
 #include <atomic>
 #include <cstdlib>
@@ -35,9 +38,30 @@ int threads() {
   return n;
 }
 
-void prepare_blas_outside() {
-  const int n = threads();
-  if (omp_get_max_threads() != n) omp_set_num_threads(n);
+void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+           int ldb, float beta, float* C, int ldc) {
+  constexpr int kRows = 64, kCols = 256;  // multiples of every OpenBLAS sgemm register tile
+  const bool by_rows = M >= 2 * kRows, by_cols = !by_rows && N >= 2 * kCols;
+  const int chunk = by_rows ? kRows : by_cols ? kCols : std::max(M, 1);
+  const int nchunks = by_rows ? (M + kRows - 1) / kRows : by_cols ? (N + kCols - 1) / kCols : 1;
+  const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
+  // No `if` clause: every chunk runs inside a region of ours, where OpenBLAS is told to use one thread.
+#pragma omp parallel for num_threads(omp_in_parallel() ? 1 : threads()) schedule(static)
+  for (int c = 0; c < nchunks; ++c) {
+    omp_set_num_threads(1);  // this task's count: OpenBLAS reads it when the region is not active
+    if (by_rows) {
+      const int m0 = c * kRows, m = std::min(M, m0 + kRows) - m0;
+      cblas_sgemm(CblasRowMajor, ta, tb, m, N, K, alpha, trans_a ? A + m0 : A + size_t(m0) * lda, lda, B, ldb, beta,
+                  C + size_t(m0) * ldc, ldc);
+    } else if (by_cols) {
+      const int n0 = c * kCols, n = std::min(N, n0 + kCols) - n0;
+      cblas_sgemm(CblasRowMajor, ta, tb, M, n, K, alpha, A, lda, trans_b ? B + size_t(n0) * ldb : B + n0, ldb, beta,
+                  C + n0, ldc);
+    } else {
+      cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    }
+  }
+  (void)chunk;
 }
 
 namespace {

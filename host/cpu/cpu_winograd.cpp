@@ -296,7 +296,7 @@ void forward_with(const ConvShape& s, const float* x, const float* U, float* y) 
       float* M = scratch(planes_size(size_t(s.K) * g.max_tiles()), kSlotM);
       input_transform(s, g, x, row0, rows, V);
       for (int xi = 0; xi < 16; ++xi)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.K, T, s.C, 1.f, U + xi * KC, s.C,
+        sgemm(false, false, s.K, T, s.C, 1.f, U + xi * KC, s.C,
                     V + xi * plane_stride(size_t(s.C) * T), T, 0.f, M + xi * plane_stride(size_t(s.K) * T), T);
       output_transform(s, g, M, row0, rows, y);
     });
@@ -325,7 +325,7 @@ void backward_data_adjoint(const ConvShape& s, const float* dy, const float* U, 
       gradient_transform(s, g, dy, long(n0) * g.TP, nb * g.TP, Mg);
       // dV[xi] (C, T) = U[xi]^T (C, K) Mg[xi] (K, T)
       for (int xi = 0; xi < 16; ++xi)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.C, T, s.K, 1.f, U + xi * KC, s.C, Mg + xi * kt, T, 0.f,
+        sgemm(true, false, s.C, T, s.K, 1.f, U + xi * KC, s.C, Mg + xi * kt, T, 0.f,
                     dV + xi * ct, T);
       // per channel and image: 16 dd planes over the image's tiles, then the four quarters into the
       // (rows + 1) x 2L row planes of the padded image, then the image's rows out of the padding
@@ -424,7 +424,7 @@ void winograd_backward_filter(const ConvShape& s, const float* x, const float* d
         gradient_transform(s, g, dy, row0, rows, Mg);
         // dU[xi] (K, C) (+)= Mg[xi] (K, T) V[xi]^T (T, C)
         for (int xi = 0; xi < 16; ++xi)
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.K, s.C, T, 1.f, Mg + xi * plane_stride(size_t(s.K) * T),
+          sgemm(false, true, s.K, s.C, T, 1.f, Mg + xi * plane_stride(size_t(s.K) * T),
                       T, V + xi * plane_stride(size_t(s.C) * T), T, b == ci * chunk ? 0.f : 1.f, dU + xi * KC, s.C);
       }
     });
