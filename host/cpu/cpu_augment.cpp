@@ -98,13 +98,9 @@ inline float sample(const uint8_t* img, int H, int W, float ys, float xs) {
 
 }  // namespace
 
-void augment_batch(int n, int H, int W,
-                   const uint8_t* images,  // (count, H, W)
-                   const uint8_t* labels,  // (count)
-                   const int32_t* index,   // (n)
-                   const AugmentParams& a, uint64_t seed, float scale, float shift,
-                   float* x,               // (n, H, W)
-                   int32_t* labels_out) {  // (n)
+// images (count, H, W), labels (count), index (n) -> x (n, H, W), labels_out (n): the map of host/ops.h.
+void augment_batch(int n, int H, int W, const uint8_t* images, const uint8_t* labels, const int32_t* index,
+                   const AugmentParams& a, uint64_t seed, float scale, float shift, float* x, int32_t* labels_out) {
   for (int i = 0; i < n; ++i) DIGITS_CHECK(index[i] >= 0, "augment_batch: negative index " << index[i] << " at " << i);
   if (n == 0) return;
 

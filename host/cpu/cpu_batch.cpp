@@ -8,13 +8,9 @@
 
 namespace digits::cpu {
 
-void gather_batch(int n, int pixels,
-                  const uint8_t* images,  // (count, pixels)
-                  const uint8_t* labels,  // (count)
-                  const int32_t* index,   // (n)
-                  float scale, float shift,
-                  float* x,               // (n, pixels)
-                  int32_t* labels_out) {  // (n)
+// images (count, pixels), labels (count), index (n) -> x (n, pixels), labels_out (n)
+void gather_batch(int n, int pixels, const uint8_t* images, const uint8_t* labels, const int32_t* index, float scale,
+                  float shift, float* x, int32_t* labels_out) {
   for (int i = 0; i < n; ++i) DIGITS_CHECK(index[i] >= 0, "gather_batch: negative index " << index[i] << " at " << i);
   const int nt = detail::threads();
 #pragma omp parallel for num_threads(nt) schedule(static) if (size_t(n) * pixels > detail::kParallelMin)

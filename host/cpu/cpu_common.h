@@ -23,6 +23,12 @@ inline constexpr size_t kParallelMin = size_t(1) << 15;
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
            int ldb, float beta, float* C, int ldc);
 
+// Before a cblas call made outside our parallel regions: the OpenMP build of OpenBLAS takes its thread
+// count from the calling thread's omp_get_max_threads(), so set that ICV to threads() (it then stays the
+// same from call to call: OpenBLAS rebuilds its buffers whenever the count changes). Inside an active
+// parallel region OpenBLAS runs single-threaded, which is what the per-image loops and sgemm's chunks want.
+void prepare_blas_outside();
+
 // A per-thread, 64-byte aligned buffer of at least n floats that lives until the thread ends.
 // `slot` tells apart buffers needed at the same time. Contents are undefined on return.
 // Throws digits::Error naming the size when memory runs out (use inside ParallelErrors::run).

@@ -22,6 +22,20 @@ namespace {
 // enough that adding them up costs little next to the products (16 x K*C*R*S floats).
 constexpr int kFilterChunks = 16;
 
+// Backward filter's chunks of consecutive images: `count` chunks of `size` images, a number that depends on N
+// only (never on the thread count), so the partial sums add up in the same order for any thread count.
+struct ImageChunks {
+  int size, count;
+  explicit ImageChunks(int N) : size((N + kFilterChunks - 1) / kFilterChunks), count((N + size - 1) / size) {}
+};
+
+// dw = 0 for an empty batch; true when that was all there was to do.
+bool zero_if_empty(const ConvShape& s, float* dw) {
+  if (s.N != 0) return false;
+  std::fill(dw, dw + s.weight_size(), 0.f);
+  return true;
+}
+
 struct Geometry {
   explicit Geometry(const ConvShape& s)
       : P(s.P()),
@@ -285,15 +299,12 @@ void direct_forward(const ConvShape& s, const float* x, const float* w, float* y
 }
 
 void direct_backward_filter(const ConvShape& s, const float* x, const float* dy, float* dw) {
+  if (zero_if_empty(s, dw)) return;
+  // chunks of images, each summed by one thread into 8-lane vector partials; then per weight: lanes in
+  // order, chunks in order
   const size_t wsize = s.weight_size();
-  if (s.N == 0) {
-    std::fill(dw, dw + wsize, 0.f);
-    return;
-  }
-  // chunks of consecutive images (their number depends on N only), each summed by one thread into
-  // 8-lane vector partials; then per weight: lanes in order, chunks in order
-  const int chunk = (s.N + kFilterChunks - 1) / kFilterChunks;
-  const int nchunks = (s.N + chunk - 1) / chunk;
+  const ImageChunks chunks(s.N);
+  const int chunk = chunks.size, nchunks = chunks.count;
   const size_t vsize = wsize * 8;
   float* partial = detail::scratch(size_t(nchunks) * vsize, 3);
   const int nt = detail::threads();
@@ -406,14 +417,10 @@ void conv2d_backward_filter(const ConvShape& s,
   if (direct_applicable(s)) return direct_backward_filter(s, x, dy, dw);
   const Geometry g(s);
   const int nt = detail::threads();
+  if (zero_if_empty(s, dw)) return;
   const size_t wsize = s.weight_size();
-  if (s.N == 0) {
-    std::fill(dw, dw + wsize, 0.f);
-    return;
-  }
-  // Chunks of consecutive images; their number depends on N only (never on the thread count).
-  const int chunk = (s.N + kFilterChunks - 1) / kFilterChunks;
-  const int nchunks = (s.N + chunk - 1) / chunk;
+  const ImageChunks chunks(s.N);
+  const int chunk = chunks.size, nchunks = chunks.count;
 
   // One chunk's partial sum: image by image, the first product overwrites and the rest accumulate.
   auto run_chunk = [&](int ci, float* out, bool inside_parallel) {

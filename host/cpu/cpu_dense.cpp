@@ -44,10 +44,7 @@ void gemv_chunks(int n, F chunk) {
   const int nchunks = (n + kChunk - 1) / kChunk;
   // No `if` clause: even one chunk must run inside an active region, where OpenBLAS stays single-threaded.
 #pragma omp parallel for num_threads(detail::threads()) schedule(static)
-  for (int c = 0; c < nchunks; ++c) {
-    omp_set_num_threads(1);  // OpenBLAS reads this task's count when the region is not active (one thread)
-    chunk(c * kChunk, std::min(n, (c + 1) * kChunk));
-  }
+  for (int c = 0; c < nchunks; ++c) chunk(c * kChunk, std::min(n, (c + 1) * kChunk));
 }
 
 }  // namespace
@@ -59,6 +56,7 @@ void dense_forward(const DenseShape& s,
                    float* y) {      // (N, out)
   if (s.N == 0) return;
   if (s.N == 1) {  // one image (inference): y = w x, no packing of w as sgemm would do on every call
+    detail::prepare_blas_outside();
     gemv_chunks(s.out, [&](int o0, int o1) {
       cblas_sgemv(CblasRowMajor, CblasNoTrans, o1 - o0, s.in, 1.f, w + size_t(o0) * s.in, s.in, x, 1, 0.f, y + o0, 1);
     });
@@ -73,6 +71,7 @@ void dense_backward_data(const DenseShape& s,
                          float* dx) {      // (N, in)
   if (s.N == 0) return;
   if (s.N == 1) {  // dx = w^T dy, by column blocks of w
+    detail::prepare_blas_outside();
     gemv_chunks(s.in, [&](int i0, int i1) {
       cblas_sgemv(CblasRowMajor, CblasTrans, s.out, i1 - i0, 1.f, w + i0, s.in, dy, 1, 0.f, dx + i0, 1);
     });

@@ -38,17 +38,18 @@ int threads() {
   return n;
 }
 
+void prepare_blas_outside() {
+  const int n = threads();
+  if (omp_get_max_threads() != n) omp_set_num_threads(n);
+}
+
 void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
            int ldb, float beta, float* C, int ldc) {
   constexpr int kRows = 64, kCols = 256;  // multiples of every OpenBLAS sgemm register tile
   const bool by_rows = M >= 2 * kRows, by_cols = !by_rows && N >= 2 * kCols;
-  const int chunk = by_rows ? kRows : by_cols ? kCols : std::max(M, 1);
   const int nchunks = by_rows ? (M + kRows - 1) / kRows : by_cols ? (N + kCols - 1) / kCols : 1;
   const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
-  // No `if` clause: every chunk runs inside a region of ours, where OpenBLAS is told to use one thread.
-#pragma omp parallel for num_threads(omp_in_parallel() ? 1 : threads()) schedule(static)
-  for (int c = 0; c < nchunks; ++c) {
-    omp_set_num_threads(1);  // this task's count: OpenBLAS reads it when the region is not active
+  const auto run = [&](int c) {
     if (by_rows) {
       const int m0 = c * kRows, m = std::min(M, m0 + kRows) - m0;
       cblas_sgemm(CblasRowMajor, ta, tb, m, N, K, alpha, trans_a ? A + m0 : A + size_t(m0) * lda, lda, B, ldb, beta,
@@ -60,8 +61,16 @@ void sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const f
     } else {
       cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     }
+  };
+  if (omp_in_parallel()) {  // a thread of our team: OpenBLAS runs single-threaded here
+    for (int c = 0; c < nchunks; ++c) run(c);
+    return;
   }
-  (void)chunk;
+  // No `if` clause: every chunk runs inside a region of ours, where OpenBLAS uses one thread (an active
+  // region) or, with one thread, the count prepare_blas_outside() set: one.
+  prepare_blas_outside();
+#pragma omp parallel for num_threads(threads()) schedule(static)
+  for (int c = 0; c < nchunks; ++c) run(c);
 }
 
 namespace {

@@ -287,7 +287,9 @@ void forward_with(const ConvShape& s, const float* x, const float* U, float* y) 
   const Tiling g(s);
   const size_t KC = plane_stride(size_t(s.K) * s.C);
   ParallelErrors errors;
-#pragma omp parallel for num_threads(threads()) schedule(dynamic, 1) if (g.nblocks > 1)
+// No `if` clause on the regions around sgemm calls: with one block the other threads idle, and sgemm,
+// inside an active region, runs single-threaded in a fixed order (see detail::sgemm).
+#pragma omp parallel for num_threads(threads()) schedule(dynamic, 1)
   for (long b = 0; b < g.nblocks; ++b) {
     errors.run([&] {
       const long row0 = g.first_row(b);
@@ -315,7 +317,7 @@ void backward_data_adjoint(const ConvShape& s, const float* dy, const float* U, 
   const long nblocks = (s.N + images - 1) / images;
   const size_t KC = plane_stride(size_t(s.K) * s.C);
   ParallelErrors errors;
-#pragma omp parallel for num_threads(threads()) schedule(dynamic, 1) if (nblocks > 1)
+#pragma omp parallel for num_threads(threads()) schedule(dynamic, 1)
   for (long b = 0; b < nblocks; ++b) {
     errors.run([&] {
       const int n0 = int(b * images), nb = std::min(images, s.N - n0), T = nb * per_image;
@@ -374,28 +376,29 @@ bool winograd_applicable(const ConvShape& s) {
   return winograd_enabled() && s.R == 3 && s.S == 3 && s.pad <= 2 && s.C >= 16 && s.K >= 16 && s.P() >= 2 && s.Q() >= 2;
 }
 
+// The 16 transformed filter planes of w (K, C) (flipped: of w read as (C, K), rotated 180 degrees).
+static const float* filter_planes(int K, int C, const float* w, bool flip) {
+  float* U = scratch(planes_size(size_t(K) * C), kSlotU);
+  filter_transform(K, C, w, flip, U);
+  return U;
+}
+
 void winograd_forward(const ConvShape& s, const float* x, const float* w, float* y) {
   DIGITS_CHECK(winograd_applicable(s), "winograd: shape not supported");
-  float* U = scratch(planes_size(size_t(s.K) * s.C), kSlotU);
-  filter_transform(s.K, s.C, w, false, U);
-  forward_with(s, x, U, y);
+  forward_with(s, x, filter_planes(s.K, s.C, w, false), y);
 }
 
 void winograd_backward_data(const ConvShape& s, const float* dy, const float* w, float* dx) {
   DIGITS_CHECK(winograd_applicable(s), "winograd: shape not supported");
   const Tiling g(s);
   if (g.TP * g.L <= 4 * kTargetTiles) {  // images small enough to be whole blocks
-    float* U = scratch(planes_size(size_t(s.K) * s.C), kSlotU);
-    filter_transform(s.K, s.C, w, false, U);
-    backward_data_adjoint(s, dy, U, dx);
+    backward_data_adjoint(s, dy, filter_planes(s.K, s.C, w, false), dx);
     return;
   }
   // large images: dx = conv(dy padded by 2 - pad, w transposed to (C, K) and rotated by 180 degrees)
   const ConvShape t{s.N, s.K, s.P(), s.Q(), s.C, 3, 3, 2 - s.pad};
   DIGITS_CHECK(t.P() == s.H && t.Q() == s.W, "winograd: backward-data geometry");
-  float* U = scratch(planes_size(size_t(s.K) * s.C), kSlotU);
-  filter_transform(t.K, t.C, w, true, U);
-  forward_with(t, dy, U, dx);
+  forward_with(t, dy, filter_planes(t.K, t.C, w, true), dx);
 }
 
 void winograd_backward_filter(const ConvShape& s, const float* x, const float* dy, float* dw) {
@@ -411,7 +414,7 @@ void winograd_backward_filter(const ConvShape& s, const float* x, const float* d
   const long nchunks = (g.nblocks + chunk - 1) / chunk;
   float* partial = scratch(size_t(nchunks) * usize, kSlotPartial);
   ParallelErrors errors;
-#pragma omp parallel for num_threads(threads()) schedule(dynamic, 1) if (nchunks > 1)
+#pragma omp parallel for num_threads(threads()) schedule(dynamic, 1)
   for (long ci = 0; ci < nchunks; ++ci) {
     errors.run([&] {
       float* dU = partial + size_t(ci) * usize;

@@ -6,28 +6,12 @@
 
 #include "backend.h"
 #include "error.h"
+#include "testing/env.h"
 
 namespace digits {
 namespace {
 
-// Sets an environment variable for one scope and restores what was there.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) had_ = true, old_ = old;
-    if (value) ::setenv(name, value, 1);
-    else ::unsetenv(name);
-  }
-  ~ScopedEnv() {
-    if (had_) ::setenv(name_, old_.c_str(), 1);
-    else ::unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  bool had_ = false;
-  std::string old_;
-};
+using ScopedEnv = testing::EnvGuard;
 
 TEST(BackendOptions, DefaultsAreOff) {
   const BackendOptions o;

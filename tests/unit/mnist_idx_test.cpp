@@ -18,6 +18,7 @@
 #include "error.h"
 #include "mnist_idx.h"
 
+#include "testing/env.h"
 #include "testing/error_of.h"
 #include "testing/files.h"
 
@@ -83,24 +84,8 @@ void write_split(const std::string& dir, const std::string& stem, uint32_t count
   write_idx(dir + "/" + stem + "-labels-idx1-ubyte" + ext, {count}, labels);
 }
 
-// Restores an environment variable and the working directory when a test ends.
-class EnvGuard {
- public:
-  explicit EnvGuard(const char* name) : name_(name) {
-    const char* v = std::getenv(name);
-    had_ = v != nullptr;
-    if (had_) old_ = v;
-  }
-  ~EnvGuard() {
-    if (had_) ::setenv(name_, old_.c_str(), 1);
-    else ::unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  bool had_ = false;
-  std::string old_;
-};
+// Restores the working directory when a test ends (EnvGuard: testing/env.h restores a variable).
+using testing::EnvGuard;
 
 class CwdGuard {
  public:
