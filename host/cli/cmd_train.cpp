@@ -20,7 +20,6 @@ struct TrainArgs {
   Common common;
   std::string preset = "seed", spec, optimizer, out, checkpoint, resume, progress = "auto", schedule;
   int epochs = 0, batch = 0, max_steps = 0, val = -1;
-  bool deterministic = false;
   int augment = -1;  // -1: the preset's; 0: --no-augment; 1: --augment
   float lr = 0, momentum = -1, warmup = -1;
   int64_t seed = -1;
@@ -65,8 +64,6 @@ void run_train(const TrainArgs& a) {
   opt.max_steps_per_epoch = a.max_steps;
   opt.progress_bar = a.progress == "bar" || (a.progress == "auto" && ::isatty(STDERR_FILENO));
 
-  // Read by the CUDA backend when it picks cuDNN algorithms; the CPU path is always deterministic.
-  if (a.deterministic) ::setenv("DIGITS_DETERMINISTIC", "1", 1);
   BackendChoice be = choose_backend(a.common);
   const Mnist data = load_data(a.common);
   const TrainResult r = train(*be.backend, data, opt);
@@ -119,7 +116,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--resume", a->resume, "continue from a checkpoint (same data, same result as an uninterrupted run)");
   cmd->add_option("--max-steps", a->max_steps, "stop each epoch after N steps (smoke tests)")->check(CLI::Range(1, 1 << 30));
   cmd->add_option("--progress", a->progress, "auto | bar | plain")->check(CLI::IsMember({"auto", "bar", "plain"}));
-  cmd->add_flag("--deterministic", a->deterministic,
+  cmd->add_flag("--deterministic", a->common.deterministic,
                 "CUDA: only deterministic cuDNN algorithms, so a seed gives the same weights run to run "
                 "(the CPU path always does, for any thread count)");
   cmd->add_flag("--json", a->common.json, "print the result as JSON on stdout");
