@@ -1,5 +1,5 @@
 # Optional CUDA: find nvcc (PATH, CUDA_HOME, CUDA_PATH, /usr/local/cuda), default the architectures to an
-# explicit list (sm_90 SASS + compute_90 PTX; `native` fails on GPU-less machines), enable CUDA, find the
+# explicit list (SASS for sm_75..sm_120 + compute_120 PTX; `native` fails on GPU-less machines), enable CUDA, find the
 # toolkit and cuDNN (system, CUDA_HOME, or the nvidia-cudnn-cu13 Python wheel). Sets DIGITS_CUDA_ENABLED.
 set(DIGITS_CUDA_ENABLED OFF)
 string(TOUPPER "${DIGITS_WITH_CUDA}" _cuda_mode)
@@ -33,10 +33,13 @@ if(NOT CMAKE_CUDA_COMPILER)
   _digits_cuda_skip("no nvcc found (PATH, CUDA_HOME, /usr/local/cuda)")
 endif()
 
+# The architectures: every GPU CUDA 13 supports gets real code (SASS), the newest also PTX that newer
+# GPUs' drivers JIT-compile: 75 T4, RTX 20xx | 80 A100, A30 | 86 RTX 30xx, A10, A40 | 89 L4, L40, RTX 40xx
+# | 90 H100, H200 | 100 B200, GB200 | 120 RTX 50xx, RTX PRO 6000. A developer (or CI) builds one with
+# -DCMAKE_CUDA_ARCHITECTURES=90-real (nvcc time 74 s instead of 330 s on 2 cores; README "GPUs").
+set(DIGITS_CUDA_ARCHS_ALL "75-real;80-real;86-real;89-real;90-real;100-real;120-real;120-virtual")
 if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "")
-  # 90-real: SASS for H100/H200; 90-virtual: PTX that the driver JIT-compiles for newer GPUs.
-  # Add others with -DCMAKE_CUDA_ARCHITECTURES="80-real;90-real;90-virtual".
-  set(CMAKE_CUDA_ARCHITECTURES "90-real;90-virtual" CACHE STRING "CUDA architectures")
+  set(CMAKE_CUDA_ARCHITECTURES "${DIGITS_CUDA_ARCHS_ALL}" CACHE STRING "CUDA architectures (default: all that CUDA 13 supports)")
 endif()
 enable_language(CUDA)
 # CMake 3.25 knows no C++20 flag for nvcc (it does from 3.26 on); nvcc >= 12 accepts -std=c++20.

@@ -35,14 +35,8 @@ class CudaBackend final : public Backend {
     cuda::set_settings(settings_);
     const CudaDeviceInfo info = cuda_device_info(device_);
     name_ = "CUDA: " + info.name + " (sm_" + std::to_string(info.cc_major) + std::to_string(info.cc_minor) + ")";
-    // Start the context now, so that a device that cannot run our code fails here with a clear message
-    // (no kernel image for its architecture, exclusive mode, out of memory) rather than mid-training.
-    CUDA_CHECK(cudaFree(nullptr));
-    cuda::DeviceBuffer probe(sizeof(float));
-    cuda::fill(static_cast<float*>(probe.get()), 1, 1.0f);
-    cuda::synchronize();
-    // cuDNN loads its kernels on cudnnCreate: a broken or mismatched libcudnn shows up here too.
-    (void)cuda::CudaContext::current().cudnn();
+    // Whether this device can run our kernels, cuDNN and cuBLAS is the start-up probe's question
+    // (cuda/probe.h), asked once by select_backend before it constructs a backend.
   }
 
   DeviceKind kind() const override { return DeviceKind::Cuda; }

@@ -39,6 +39,22 @@ std::string bytes_text(size_t bytes) {
   return buf;
 }
 
+// CMake's architecture list ("75-real 90-real 120-virtual", or "90" for both) as the GPUs it serves:
+// "sm_75 sm_90 (machine code), compute_120 (PTX, compiled by the driver for newer GPUs)".
+std::string archs_text(const std::string& cmake_list) {
+  std::istringstream in(cmake_list);
+  std::string a, real, ptx;
+  while (in >> a) {
+    const size_t dash = a.find('-');
+    const std::string n = a.substr(0, dash), kind = dash == std::string::npos ? "" : a.substr(dash + 1);
+    if (kind != "virtual") real += (real.empty() ? "sm_" : " sm_") + n;
+    if (kind != "real") ptx += (ptx.empty() ? "compute_" : " compute_") + n;
+  }
+  std::string out = real.empty() ? "" : real + " (machine code)";
+  if (!ptx.empty()) out += (out.empty() ? "" : ", ") + ptx + " (PTX, compiled by the driver for newer GPUs)";
+  return out;
+}
+
 }  // namespace
 
 int cuda_device_count() noexcept { return probe().count; }
@@ -85,7 +101,7 @@ std::vector<std::pair<std::string, std::string>> cuda_info() {
   out.emplace_back("CUDA runtime", runtime ? version_text(runtime, 1000, 10, 100) : "unknown");
   out.emplace_back("CUDA driver", driver ? version_text(driver, 1000, 10, 100) : "no driver");
 #ifdef DIGITS_CUDA_ARCHS
-  out.emplace_back("CUDA architectures built", DIGITS_CUDA_ARCHS);
+  out.emplace_back("CUDA architectures built", archs_text(DIGITS_CUDA_ARCHS));
 #endif
 
   const Probe p = probe();

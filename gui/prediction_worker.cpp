@@ -64,21 +64,14 @@ void PredictionWorker::do_load(const LoadJob& job) {
   try {
     predictor_.reset();  // it refers to the backend about to be replaced
     BackendOptions options = BackendOptions::from_env();
-    options.device = job.pref;
+    // select_backend's fallback, the command line's: auto probes CUDA and says why it runs on the CPU. The
+    // window never refuses to start, so an explicit cuda request is asked as auto and warns when it fell back.
+    options.device = job.pref == DevicePref::Cpu ? DevicePref::Cpu : DevicePref::Auto;
     options.threads = job.threads;
-    try {
-      BackendChoice choice = select_backend(options);
-      backend_ = std::move(choice.backend);
-      info.reason = choice.reason;
-    } catch (const std::exception& e) {
-      if (job.pref == DevicePref::Cpu) throw;
-      // The window stays useful: run on the CPU and say why.
-      options.device = DevicePref::Cpu;
-      BackendChoice choice = select_backend(options);
-      backend_ = std::move(choice.backend);
-      info.reason = std::string(e.what()) + "; using " + backend_->name();
-      info.warning = e.what();
-    }
+    BackendChoice choice = select_backend(options);
+    backend_ = std::move(choice.backend);
+    info.reason = choice.reason;
+    if (job.pref == DevicePref::Cuda && backend_->kind() != DeviceKind::Cuda) info.warning = choice.reason;
     info.backend = backend_->name();
     if (info.model_path.empty()) info.model_path = default_model_path();
     predictor_ = std::make_unique<Predictor>(*backend_, info.model_path);

@@ -20,7 +20,7 @@ namespace digits::gui {
 struct ModelInfo {
   bool ok = false;
   std::string backend;      // Backend::name(), e.g. "CPU (AVX2, 2 threads)"
-  std::string reason;       // how the backend was chosen (select_backend's line, plus any fallback)
+  std::string reason;       // how the backend was chosen (select_backend's line, with its fallback)
   std::string model_path;   // what was loaded (or tried)
   std::string description;  // preset and test accuracy
   std::string error;        // why loading failed; empty when ok
@@ -46,7 +46,8 @@ class PredictionWorker {
   PredictionWorker& operator=(const PredictionWorker&) = delete;
 
   // Selects a backend (CPU threads: `threads`, 0 = all) and loads a model file (empty: the bundled default).
-  // An explicit CUDA request without a device falls back to the CPU and says so in ModelInfo::warning.
+  // An explicit CUDA request that cannot be met runs on the CPU (select_backend's auto fallback) and says
+  // why in ModelInfo::warning.
   void load(const std::string& model_path, DevicePref pref, int threads);
   // Classifies `img`; replaces any prediction request still waiting.
   void predict(uint64_t seq, GrayImage img, const PreprocessOptions& opt = {});

@@ -112,15 +112,21 @@ struct BackendOptions {
   bool deterministic = false;    // CUDA: deterministic cuDNN algorithms, chosen by heuristics (never timing)
   bool tf32 = false;             // CUDA: TF32 tensor-core math (faster, ~1e-3 relative error)
   bool cudnn_heuristic = false;  // CUDA: choose cuDNN algorithms by heuristics instead of timing them
+  // Fault injection (tests; the CLI maps DIGITS_FAULT_INJECT to it): the CUDA start-up step of this name
+  // fails as it would for real: driver | device_count | kernel | cudnn | cudnn_conv | cublas | cublas_gemm
+  // (cuda/probe.h), or backend (the backend's construction after a passed probe). Empty: none.
+  std::string fail_probe_step = {};
   // DIGITS_DEVICE (auto|cpu|cuda), DIGITS_TF32=1 and DIGITS_CUDNN_ALGO=heuristic over the defaults above.
   static BackendOptions from_env();
 };
 
 struct BackendChoice {
   std::unique_ptr<Backend> backend;
-  std::string reason;  // one line: which backend and why, e.g. "auto: no CUDA device found, using CPU"
+  std::string reason;  // one line: which backend and why, e.g. "auto: CUDA unusable: no CUDA device found (...); using CPU (...)"
 };
-// An explicit Cuda without a usable device throws digits::Error; Auto falls back to the CPU.
+// CUDA is chosen only after its start-up probe passes (cuda/probe.h: driver, device, our kernel, cuDNN and
+// a convolution, cuBLAS and a GEMM) and the backend starts. Any failure: Auto falls back to the CPU and
+// says why in `reason` (one line); an explicit Cuda throws digits::Error with that line.
 BackendChoice select_backend(const BackendOptions& options);
 
 bool cuda_compiled();

@@ -1,6 +1,9 @@
 // Backend selection: the ONLY file that knows whether the CUDA backend was compiled in
 // (DIGITS_WITH_CUDA is a private definition of digits_backends). Everything else decides at run time.
+#include <algorithm>
 #include <cstdlib>
+#include <exception>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +13,7 @@
 
 #if DIGITS_WITH_CUDA
 #include "cuda_backend.h"
+#include "probe.h"
 #endif
 
 namespace digits {
@@ -37,33 +41,55 @@ BackendOptions BackendOptions::from_env() {
   return o;
 }
 
+#if DIGITS_WITH_CUDA
+namespace {
+
+// The CUDA backend on device 0 once its start-up probe has passed and it has started, else null with the
+// one-line reason in `why`.
+std::unique_ptr<Backend> start_cuda(const BackendOptions& options, std::string& why) {
+  const std::string& fault = options.fail_probe_step;
+  const bool known = fault.empty() || fault == "backend" ||
+                     std::find(kCudaProbeSteps.begin(), kCudaProbeSteps.end(), fault) != kCudaProbeSteps.end();
+  DIGITS_CHECK(known, "unknown fault injection step '" << fault << "'");
+  const CudaProbeResult probe = cuda_probe(CudaProbeOptions{0, fault});
+  if (!probe.ok) {
+    why = probe.reason;
+    return nullptr;
+  }
+  try {
+    if (fault == "backend") DIGITS_FAIL("simulated start-up failure [fault injected: backend]");
+    return make_cuda_backend(0, options);
+  } catch (const std::exception& e) {
+    why = std::string("the CUDA backend failed to start: ") + e.what();
+    return nullptr;
+  }
+}
+
+}  // namespace
+#endif
+
 BackendChoice select_backend(const BackendOptions& options) {
-  const DevicePref pref = options.device;
-  const int threads = options.threads;
   BackendChoice choice;
-  if (pref == DevicePref::Cpu) {
-    choice.backend = make_cpu_backend(threads);
+  if (options.device == DevicePref::Cpu) {
+    choice.backend = make_cpu_backend(options.threads);
     choice.reason = "device cpu: " + choice.backend->name();
     return choice;
   }
+  const char* prefix = options.device == DevicePref::Auto ? "auto: " : "device cuda: ";
+  std::string why;
 #if DIGITS_WITH_CUDA
-  const int devices = cuda_device_count();
-  if (devices > 0) {
-    choice.backend = make_cuda_backend(0, options);
-    choice.reason = std::string(pref == DevicePref::Auto ? "auto: " : "device cuda: ") + choice.backend->name();
+  if (std::unique_ptr<Backend> cuda = start_cuda(options, why)) {
+    choice.backend = std::move(cuda);
+    choice.reason = prefix + choice.backend->name();
     return choice;
   }
-  if (pref == DevicePref::Cuda)
-    DIGITS_FAIL("--device cuda: no CUDA device found (no NVIDIA driver or no GPU); use --device cpu or auto");
-  choice.backend = make_cpu_backend(threads);
-  choice.reason = "auto: no CUDA device found, using " + choice.backend->name();
 #else
-  if (pref == DevicePref::Cuda)
-    DIGITS_FAIL("--device cuda: this build has no CUDA backend (nvcc/cuDNN were not found at configure time); "
-                "use --device cpu or rebuild with the CUDA toolkit");
-  choice.backend = make_cpu_backend(threads);
-  choice.reason = "auto: CUDA backend not built, using " + choice.backend->name();
+  why = "CUDA backend not built (nvcc/cuDNN were not found at configure time; rebuild with the CUDA toolkit)";
 #endif
+  // One line either way: the explicit request fails with it, auto says it and runs on the CPU.
+  if (options.device == DevicePref::Cuda) DIGITS_FAIL("--device cuda: " << why << "; use --device cpu or auto");
+  choice.backend = make_cpu_backend(options.threads);
+  choice.reason = prefix + why + "; using " + choice.backend->name();
   return choice;
 }
 

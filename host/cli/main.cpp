@@ -23,6 +23,8 @@ BackendChoice choose_backend(const Common& c) {
   if (!c.device.empty()) o.device = parse_device_pref(c.device);
   o.threads = c.threads;
   o.deterministic = c.deterministic;
+  // Fault injection for the CLI tests (tests/unit/backend_probe_test.cpp): a CUDA start-up step that fails.
+  if (const char* v = std::getenv("DIGITS_FAULT_INJECT"); v && *v) o.fail_probe_step = v;
   BackendChoice choice = select_backend(o);
   std::cerr << choice.reason << "\n";
   return choice;

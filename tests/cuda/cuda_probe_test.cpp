@@ -53,6 +53,8 @@ TEST(CudaProbe, InfoListsRuntimeDriverDevicesAndLibraries) {
   EXPECT_EQ(value_of(info, "cuDNN").substr(0, 2), "9.");
   EXPECT_NE(value_of(info, "cuBLAS"), "<missing>");
   EXPECT_NE(value_of(info, "cuBLAS"), "unknown");
+  EXPECT_NE(value_of(info, "CUDA architectures built").find("sm_"), std::string::npos)
+      << value_of(info, "CUDA architectures built");
   const int n = cuda_device_count();
   EXPECT_EQ(value_of(info, "CUDA devices").substr(0, std::to_string(n).size()), std::to_string(n));
   for (int d = 0; d < n; ++d) EXPECT_NE(value_of(info, "GPU " + std::to_string(d)), "<missing>");

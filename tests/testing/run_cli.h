@@ -16,10 +16,11 @@ struct CliResult {
 
 inline std::string digits_binary() { return std::string(DIGITS_BINARY_DIR) + "/digits"; }
 
-// `args` is appended to the binary's path as shell words; stderr is merged into output.
-inline CliResult run_digits(const std::string& args) {
+// `args` is appended to the binary's path as shell words; stderr is merged into output. `env` (shell
+// words such as "DIGITS_FAULT_INJECT=kernel") is set for that one command.
+inline CliResult run_digits(const std::string& args, const std::string& env = "") {
   CliResult r;
-  const std::string cmd = digits_binary() + " " + args + " 2>&1";
+  const std::string cmd = (env.empty() ? "" : env + " ") + digits_binary() + " " + args + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
   std::array<char, 4096> buf;

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <random>
+#include <string>
+#include <tuple>
 
 #include "mnist_idx.h"
 
@@ -37,6 +40,16 @@ inline Mnist synthetic_mnist(int train = 640, int test = 200) {
   m.test = synthetic_split(test, 12);
   m.crc32 = 12345;
   return m;
+}
+
+// Writes a tiny synthetic data set as the four raw IDX files `digits train --data DIR` reads.
+inline void write_synthetic_mnist(const std::string& dir, int train = 64, int test = 32) {
+  std::filesystem::create_directories(dir);
+  for (const auto& [stem, count, seed] : {std::tuple{"train", train, 11u}, std::tuple{"t10k", test, 12u}}) {
+    const Dataset d = synthetic_split(count, seed);
+    write_idx(dir + "/" + stem + "-images-idx3-ubyte", {uint32_t(count), 28, 28}, d.images);
+    write_idx(dir + "/" + stem + "-labels-idx1-ubyte", {uint32_t(count)}, d.labels);
+  }
 }
 
 }  // namespace digits::testing

@@ -94,14 +94,7 @@ void write_gz(const std::string& path, const Bytes& b) {
 }
 
 // 64 training and 32 test images of the synthetic set.
-void write_dataset(const std::string& dir) {
-  fs::create_directories(dir);
-  for (const auto& [stem, count, seed] : {std::tuple{"train", 64, 11u}, std::tuple{"t10k", 32, 12u}}) {
-    const Dataset d = testing::synthetic_split(count, seed);
-    write_idx(dir + "/" + stem + "-images-idx3-ubyte", {uint32_t(count), 28, 28}, d.images);
-    write_idx(dir + "/" + stem + "-labels-idx1-ubyte", {uint32_t(count)}, d.labels);
-  }
-}
+void write_dataset(const std::string& dir) { testing::write_synthetic_mnist(dir); }
 
 // ---- models ----
 
