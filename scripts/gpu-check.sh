@@ -279,7 +279,7 @@ fi
 # labels where the names carry them, else each function's last case (the keras shapes come last).
 bench_filter() {
   local list
-  list=$("$1" --benchmark_list_tests=true 2>/dev/null | grep -E '^BM_[A-Za-z0-9]+_(Cuda[A-Za-z]*|Cudnn|Cublas)/')
+  list=$("$1" --benchmark_list_tests=true 2>/dev/null | grep -E '^BM_[A-Za-z0-9_]+_(Cuda[A-Za-z]*|Cudnn|Cublas)/')
   grep -q '/keras\.' <<<"$list" && list=$(grep '/keras\.' <<<"$list")
   awk -F/ '!($1 in last) {order[++n] = $1} {last[$1] = $0} END {for (i = 1; i <= n; i++) print last[order[i]]}' <<<"$list" |
     sed 's/[.[\]*+?()^$]/\\&/g' | paste -sd'|' | sed 's/.*/^(&)$/'
