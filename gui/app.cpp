@@ -1,6 +1,6 @@
-// digits-gui entry point: parses --model, --device, --threads, --log-predictions before wxWidgets starts (so
-// --help and argument errors need no display), shows the MainFrame, and makes sure no exception ends the
-// program: anything that escapes a handler is reported in the window.
+// digits-gui entry point: parses --model, --device, --threads, --log-predictions and an image to open before
+// wxWidgets starts (so --help and argument errors need no display), shows the MainFrame, and makes sure no
+// exception ends the program: anything that escapes a handler is reported in the window.
 #include <wx/app.h>
 #include <wx/image.h>
 #include <wx/log.h>
@@ -19,7 +19,8 @@ namespace digits::gui {
 namespace {
 
 const char* const kUsage =
-    "usage: digits-gui [--model FILE] [--device auto|cpu|cuda] [--threads N] [--log-predictions]\n"
+    "usage: digits-gui [--model FILE] [--device auto|cpu|cuda] [--threads N] [--log-predictions] [IMAGE]\n"
+    "  IMAGE               an image file (PNG, JPEG, PGM) to open and read at start\n"
     "  --model FILE        model file (default: the bundled model, or $DIGITS_MODEL)\n"
     "  --device D          auto (CUDA when present), cpu or cuda (default: $DIGITS_DEVICE, else auto)\n"
     "  --threads N         CPU threads for inference (default 1; 0 = all cores)\n"
@@ -44,6 +45,14 @@ Parse parse_args(int argc, char** argv, GuiOptions& opt) {
       continue;
     }
     if (a.rfind("--display=", 0) == 0 || a.rfind("--g", 0) == 0) continue;
+    if (!a.empty() && a[0] != '-') {  // the image to open
+      if (!opt.image.empty()) {
+        std::fprintf(stderr, "digits-gui: one image at most, got '%s' and '%s'\n%s", opt.image.c_str(), argv[i], kUsage);
+        return Parse::Error;
+      }
+      opt.image = a;
+      continue;
+    }
     const size_t eq = a.find('=');
     if (eq != std::string::npos) {
       value = a.substr(eq + 1);

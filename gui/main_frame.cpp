@@ -7,13 +7,16 @@
 #include <wx/checkbox.h>
 #include <wx/filedlg.h>
 #include <wx/menu.h>
+#include <wx/msgdlg.h>
 #include <wx/panel.h>
 #include <wx/sizer.h>
 #include <wx/slider.h>
 #include <wx/statusbr.h>
 #include <wx/settings.h>
 #include <wx/stattext.h>
+#include <wx/wrapsizer.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -37,8 +40,10 @@ wxString file_name(const std::string& path) { return wxString::FromUTF8(std::fil
 
 }  // namespace
 
-std::string prediction_json(const Prediction& p) {
+std::string prediction_json(const Prediction& p, const PredictionSource& source) {
   nlohmann::ordered_json j;
+  j["source"] = source.image ? "image" : "drawing";
+  if (!source.image) j["strokes"] = source.strokes;
   j["digits"] = p.text;
   j["predictions"] = nlohmann::ordered_json::array();
   for (const DigitPrediction& d : p.digits) {
@@ -46,6 +51,7 @@ std::string prediction_json(const Prediction& p) {
     e["digit"] = d.digit;
     e["confidence"] = d.confidence;
     e["probs"] = d.probs;
+    e["box"] = {d.input.x0, d.input.y0, d.input.x1, d.input.y1};
     j["predictions"].push_back(std::move(e));
   }
   j["empty"] = p.empty;
@@ -84,6 +90,7 @@ MainFrame::MainFrame(const GuiOptions& opt)
       [this](ModelInfo info) { CallAfter([this, info = std::move(info)] { OnModelLoaded(info); }); },
       [this](PredictionResult r) { CallAfter([this, r = std::move(r)] { OnPredicted(r); }); });
   LoadModel();
+  if (!opt_.image.empty()) CallAfter([this] { OpenImage(wxString::FromUTF8(opt_.image)); });
 }
 
 MainFrame::~MainFrame() {
@@ -129,6 +136,34 @@ void MainFrame::BuildMenus() {
   Bind(wxEVT_MENU, &MainFrame::OnAbout, this, wxID_ABOUT);
 }
 
+// The row under the canvas; it wraps into two rows in a narrow window (the canvas shrinks, not the results).
+wxSizer* MainFrame::BuildControls(wxWindow* root) {
+  auto* buttons = new wxBoxSizer(wxHORIZONTAL);
+  auto* clear = new wxButton(root, wxID_CLEAR, _("Clear"));
+  auto* undo = new wxButton(root, wxID_UNDO, _("Undo"));
+  auto* open = new wxButton(root, wxID_OPEN, _("Open image..."));
+  clear->SetToolTip(_("Clear the drawing (Esc)"));
+  undo->SetToolTip(_("Remove the last stroke (Ctrl+Z)"));
+  open->SetToolTip(_("Read the digits in a PNG, JPEG or PGM file (Ctrl+O)"));
+  buttons->Add(clear, 0, wxRIGHT, 6);
+  buttons->Add(undo, 0, wxRIGHT, 6);
+  buttons->Add(open, 0, wxRIGHT, 16);
+  auto* pen = new wxBoxSizer(wxHORIZONTAL);
+  pen->Add(new wxStaticText(root, wxID_ANY, _("Pen")), 0, wxALIGN_CENTER_VERTICAL | wxRIGHT, 4);
+  pen_ = new wxSlider(root, ID_PEN, int(std::lround(paint_->GetPenWidth() * 100)), 1, 15, wxDefaultPosition,
+                      wxSize(120, -1), wxSL_HORIZONTAL | wxSL_VALUE_LABEL);
+  pen_->SetToolTip(_("Pen width in percent of the canvas height: strokes keep their look at any window size"));
+  pen->Add(pen_, 0, wxALIGN_CENTER_VERTICAL | wxRIGHT, 16);
+  multi_ = new wxCheckBox(root, ID_MULTI, _("Several digits"));
+  multi_->SetValue(true);
+  multi_->SetToolTip(_("Segment the drawing into digits and read them left to right"));
+  auto* controls = new wxWrapSizer(wxHORIZONTAL);
+  controls->Add(buttons, 0, wxALIGN_CENTER_VERTICAL);
+  controls->Add(pen, 0, wxALIGN_CENTER_VERTICAL);
+  controls->Add(multi_, 0, wxALIGN_CENTER_VERTICAL);
+  return controls;
+}
+
 void MainFrame::BuildLayout() {
   auto* root = new wxPanel(this);
   auto* main = new wxBoxSizer(wxHORIZONTAL);
@@ -137,25 +172,7 @@ void MainFrame::BuildLayout() {
   auto* left = new wxBoxSizer(wxVERTICAL);
   paint_ = new PaintPanel(root);
   left->Add(paint_, 1, wxEXPAND | wxALL, 8);
-  auto* controls = new wxBoxSizer(wxHORIZONTAL);
-  auto* clear = new wxButton(root, wxID_CLEAR, _("Clear"));
-  auto* undo = new wxButton(root, wxID_UNDO, _("Undo"));
-  auto* open = new wxButton(root, wxID_OPEN, _("Open image..."));
-  clear->SetToolTip(_("Clear the drawing (Esc)"));
-  undo->SetToolTip(_("Remove the last stroke (Ctrl+Z)"));
-  controls->Add(clear, 0, wxRIGHT, 6);
-  controls->Add(undo, 0, wxRIGHT, 6);
-  controls->Add(open, 0, wxRIGHT, 16);
-  controls->Add(new wxStaticText(root, wxID_ANY, _("Pen")), 0, wxALIGN_CENTER_VERTICAL | wxRIGHT, 4);
-  pen_ = new wxSlider(root, ID_PEN, paint_->GetPenWidth(), 4, 60, wxDefaultPosition, wxSize(150, -1),
-                      wxSL_HORIZONTAL | wxSL_VALUE_LABEL);
-  pen_->SetToolTip(_("Pen width in pixels"));
-  controls->Add(pen_, 0, wxALIGN_CENTER_VERTICAL | wxRIGHT, 16);
-  multi_ = new wxCheckBox(root, ID_MULTI, _("Several digits"));
-  multi_->SetValue(true);
-  multi_->SetToolTip(_("Segment the drawing into digits and read them left to right"));
-  controls->Add(multi_, 0, wxALIGN_CENTER_VERTICAL);
-  left->Add(controls, 0, wxLEFT | wxRIGHT | wxBOTTOM, 8);
+  left->Add(BuildControls(root), 0, wxEXPAND | wxLEFT | wxRIGHT | wxBOTTOM, 8);
   main->Add(left, 3, wxEXPAND);
 
   // Right: what the network read.
@@ -285,11 +302,15 @@ void MainFrame::RequestPrediction() {
     if (snap.width <= 0 || snap.height <= 0) return;  // a panel with no area yet
     PreprocessOptions popt;
     popt.multi_digit = multi_->GetValue();
+    requested_[next_seq_] = PredictionSource{paint_->HasImage(), paint_->StrokeCount()};
     worker_->predict(next_seq_++, std::move(snap), popt);
   });
 }
 
 void MainFrame::OnPredicted(const PredictionResult& r) {
+  const auto req = requested_.find(r.seq);
+  const PredictionSource source = req != requested_.end() ? req->second : PredictionSource{};
+  requested_.erase(requested_.begin(), requested_.upper_bound(r.seq));  // the worker skipped older ones
   if (r.seq <= shown_seq_) return;  // a newer answer is already on screen
   shown_seq_ = r.seq;
   Safely("prediction", [&] {
@@ -304,7 +325,7 @@ void MainFrame::OnPredicted(const PredictionResult& r) {
     }
     ShowPrediction(r.prediction);
     if (opt_.log_predictions) {
-      std::fputs((prediction_json(r.prediction) + "\n").c_str(), stdout);
+      std::fputs((prediction_json(r.prediction, source) + "\n").c_str(), stdout);
       std::fflush(stdout);
     }
   });
@@ -355,6 +376,7 @@ void MainFrame::ShowSelectedBars() {
 // events
 
 void MainFrame::OnDrawingChanged(wxCommandEvent& event) {
+  if (!paint_->HasImage() && GetTitle() != "digits") SetTitle("digits");  // back to drawing
   if (event.GetInt()) {  // a finished change: answer now
     live_timer_.Stop();
     RequestPrediction();
@@ -369,14 +391,29 @@ void MainFrame::OnDigitSelected(wxCommandEvent&) { ShowSelectedBars(); }
 
 void MainFrame::OnOpenImage(wxCommandEvent&) {
   wxFileDialog dlg(this, _("Open an image"), "", "",
-                   _("Images (*.png;*.jpg;*.jpeg;*.pgm;*.ppm;*.pbm;*.pnm)|*.png;*.jpg;*.jpeg;*.pgm;*.ppm;*.pbm;*.pnm;"
-                     "*.PNG;*.JPG;*.JPEG|All files (*)|*"),
+                   _("Images (PNG, JPEG, PGM)|*.png;*.jpg;*.jpeg;*.pgm;*.ppm;*.pbm;*.pnm;*.PNG;*.JPG;*.JPEG|"
+                     "PNG (*.png)|*.png;*.PNG|JPEG (*.jpg, *.jpeg)|*.jpg;*.jpeg;*.JPG;*.JPEG|"
+                     "PGM, PPM (*.pgm, *.ppm, *.pbm, *.pnm)|*.pgm;*.ppm;*.pbm;*.pnm|All files (*)|*"),
                    wxFD_OPEN | wxFD_FILE_MUST_EXIST);
-  if (dlg.ShowModal() != wxID_OK) return;
+  if (dlg.ShowModal() == wxID_OK) OpenImage(dlg.GetPath());
+}
+
+void MainFrame::OpenImage(const wxString& path) {
+  const wxString name = file_name(path.utf8_string());
+  GrayImage img;
+  try {
+    img = load_image(path.utf8_string());
+  } catch (const std::exception& e) {
+    const wxString what = wxString::FromUTF8(e.what());
+    SetStatusText(wxString::Format(_("Cannot open %s"), name), 0);
+    std::fprintf(stderr, "digits-gui: cannot open %s\n", e.what());
+    wxMessageBox(wxString::Format(_("Cannot read this image:\n%s"), what), _("digits: cannot open the image"),
+                 wxOK | wxICON_ERROR, this);
+    return;
+  }
   Safely("open image", [&] {
-    const GrayImage img = load_image(std::string(dlg.GetPath().utf8_str()));
-    paint_->ShowImage(img);
-    SetTitle("digits - " + dlg.GetFilename());
+    paint_->ShowImage(img, name);
+    SetTitle("digits - " + name);
   });
 }
 
@@ -415,7 +452,7 @@ void MainFrame::OnUndo(wxCommandEvent&) { paint_->Undo(); }
 
 void MainFrame::OnMultiDigit(wxCommandEvent&) { RequestPrediction(); }
 
-void MainFrame::OnPenWidth(wxCommandEvent&) { paint_->SetPenWidth(pen_->GetValue()); }
+void MainFrame::OnPenWidth(wxCommandEvent&) { paint_->SetPenWidth(pen_->GetValue() / 100.0); }
 
 void MainFrame::OnAbout(wxCommandEvent&) {
   wxAboutDialogInfo info;

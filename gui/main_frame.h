@@ -8,6 +8,7 @@
 #include <wx/timer.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -15,6 +16,7 @@
 #include "prediction_worker.h"
 
 class wxCheckBox;
+class wxSizer;
 class wxSlider;
 class wxStaticText;
 
@@ -31,11 +33,19 @@ struct GuiOptions {
   // second thread gains little and, on a busy machine, OpenMP barriers can cost tens of milliseconds.
   int threads = 1;
   bool log_predictions = false;  // one JSON line per shown prediction on stdout
+  std::string image;             // an image file to open at start; empty: none
 };
 
-// One line of --log-predictions output:
-// {"digits":"7","predictions":[{"digit":7,"confidence":0.99,"probs":[...10]}],"empty":false,"ms":1.2}
-std::string prediction_json(const Prediction& p);
+// What a prediction was asked for: the drawing (with this many strokes) or an opened image.
+struct PredictionSource {
+  bool image = false;
+  size_t strokes = 0;
+};
+
+// One line of --log-predictions output (boxes are in the snapshot's or the image's pixels):
+// {"source":"drawing","strokes":1,"digits":"7","predictions":[{"digit":7,"confidence":0.99,"probs":[...10],
+//  "box":[x0,y0,x1,y1]}],"empty":false,"ms":1.2}
+std::string prediction_json(const Prediction& p, const PredictionSource& source);
 
 class MainFrame : public wxFrame {
  public:
@@ -44,10 +54,14 @@ class MainFrame : public wxFrame {
 
   // Shows an error in the window (result area and status bar); never throws.
   void ReportError(const wxString& what);
+  // Reads an image file and shows it and its digits instead of the drawing; an unreadable file gets a
+  // message box and leaves the window as it was.
+  void OpenImage(const wxString& path);
 
  private:
   void BuildMenus();
   void BuildLayout();
+  wxSizer* BuildControls(wxWindow* root);
   void LoadModel();
   void RequestPrediction();
   void ShowPrediction(const Prediction& p);
@@ -93,6 +107,7 @@ class MainFrame : public wxFrame {
   std::unique_ptr<PredictionWorker> worker_;
   uint64_t next_seq_ = 1;   // the next request's number
   uint64_t shown_seq_ = 0;  // the newest result shown: older ones arriving late are dropped
+  std::map<uint64_t, PredictionSource> requested_;  // requests not answered yet, for the log
   bool model_ok_ = false;
   bool loading_ = false;
   std::string backend_name_, model_text_;

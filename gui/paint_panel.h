@@ -1,7 +1,8 @@
 // PaintPanel: the drawing surface of digits-gui. Anti-aliased strokes (wxGraphicsContext, round caps and
-// joins, smoothed through the points), kept as a stroke list in panel-height units so that a resized
-// window shows the same drawing; committed strokes are cached in an offscreen bitmap. It can also show a
-// loaded image file instead of a drawing, and frames the digit boxes the last prediction found.
+// joins, smoothed through the points), kept by a Drawing in paper units so that a resized window shows the
+// whole drawing, scaled; committed strokes are cached in an offscreen bitmap. Every press starts a stroke,
+// double clicks included. Instead of a drawing it can show an opened image file (a separate state: the next
+// stroke starts a new drawing), and it frames the digit boxes the last prediction found.
 #pragma once
 
 #include <wx/bitmap.h>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "drawing.h"
 #include "image_io.h"
 
 class wxGraphicsContext;
@@ -25,15 +27,18 @@ class PaintPanel : public wxPanel {
  public:
   explicit PaintPanel(wxWindow* parent);
 
-  void SetPenWidth(int pixels) { pen_px_ = pixels; }
-  int GetPenWidth() const { return pen_px_; }
+  // The pen's width as a fraction of the canvas height (e.g. 0.05): the same look at any window size.
+  void SetPenWidth(double fraction) { pen_fraction_ = fraction; }
+  double GetPenWidth() const { return pen_fraction_; }
   void Clear();
   bool Undo();  // false when there is nothing to undo
-  bool IsBlank() const { return strokes_.empty() && !drawing_ && !HasImage(); }
-  bool IsDrawing() const { return drawing_; }
+  bool IsBlank() const { return drawing_.blank() && !HasImage(); }
+  bool IsDrawing() const { return drawing_.drawing(); }
+  size_t StrokeCount() const { return drawing_.strokes().size() + (drawing_.drawing() ? 1 : 0); }
 
-  // Shows an image file instead of the drawing, scaled to fit; the next stroke starts a new drawing.
-  void ShowImage(const GrayImage& img);
+  // Shows an image file instead of the drawing, scaled to fit, captioned with `name`; the next stroke starts
+  // a new drawing.
+  void ShowImage(const GrayImage& img, const wxString& name);
   bool HasImage() const { return image_.width > 0; }
 
   // What the network reads: the loaded image, or the drawing rendered black on white. For predictions the
@@ -49,17 +54,17 @@ class PaintPanel : public wxPanel {
   void SetBoxes(std::vector<Box> boxes);
 
  private:
-  struct Stroke {
-    std::vector<wxPoint2DDouble> pts;  // panel-height units
-    double width = 0;                  // panel-height units
-  };
-
-  double Scale() const;          // pixels per unit: the panel's height
-  double SnapshotScale() const;  // snapshot pixels per panel pixel, for predictions
-  void RenderStrokes(wxGraphicsContext& gc, const std::vector<Stroke>& strokes) const;
-  void RenderStroke(wxGraphicsContext& gc, const Stroke& s) const;
+  View CanvasView() const;                    // paper units to panel pixels
+  View SnapshotView(bool full_size) const;    // paper units to Snapshot() pixels
+  void RenderStrokes(wxGraphicsContext& gc, const View& v, bool with_current) const;
+  void RenderStroke(wxGraphicsContext& gc, const Drawing::Stroke& s, const View& v) const;
+  void RenderImage(wxDC& dc) const;
+  void RenderBoxes(wxGraphicsContext& gc) const;
+  void RenderHint(wxGraphicsContext& gc) const;
   void Notify(bool complete);
+  void StartStroke(wxPoint2DDouble px);
   void EndStroke();
+  void DropImage();
   wxRect ImageRect() const;  // where the loaded image is shown
 
   void OnPaint(wxPaintEvent& event);
@@ -69,11 +74,10 @@ class PaintPanel : public wxPanel {
   void OnLeftUp(wxMouseEvent& event);
   void OnCaptureLost(wxMouseCaptureLostEvent& event);
 
-  int pen_px_ = 20;
-  std::vector<Stroke> strokes_;
-  Stroke current_;
-  bool drawing_ = false;
+  double pen_fraction_ = 0.04;
+  Drawing drawing_;
   GrayImage image_;
+  wxString image_name_;
   wxBitmap cache_;  // committed strokes (or the scaled image) on white, at the panel's size
   bool cache_valid_ = false;
   std::vector<Box> boxes_;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes docs/screenshot.png: starts digits-gui under Xvfb, draws a multi-digit number with synthetic mouse
-# strokes, waits for the answer, and captures the window (import -window root, cropped to the frame).
-#   usage: scripts/screenshot.sh [DIGITS_GUI [MODEL_FILE [NUMBER]]]
+# strokes (or opens an image file instead), waits for the answer, and captures the window (import -window
+# root, cropped to the frame). DIGITS_SCREENSHOT=FILE writes elsewhere.
+#   usage: scripts/screenshot.sh [DIGITS_GUI [MODEL_FILE [NUMBER | IMAGE_FILE]]]
 #   defaults: build/digits-gui, data/models/default.safetensors, 2024
 # Needs xvfb-run, xdotool and ImageMagick's import (apt-get install xvfb xauth xdotool imagemagick).
 set -u
@@ -19,7 +20,12 @@ fail() {
 
 [ -x "$GUI" ] || fail "$GUI is not an executable: build the digits-gui target (or pass its path)"
 [ -f "$MODEL" ] || fail "model file '$MODEL' not found: train one with digits train --out $MODEL (or pass its path)"
-case "$NUMBER" in *[!0-9]* | "") fail "NUMBER must be digits, got '$NUMBER'" ;; esac
+IMAGE=
+case "$NUMBER" in
+  *[!0-9]* | "")
+    [ -f "$NUMBER" ] || fail "the third argument must be digits or an image file, got '$NUMBER'"
+    IMAGE=$(realpath "$NUMBER") ;;
+esac
 for tool in xvfb-run xdotool import; do command -v $tool >/dev/null || fail "$tool not found"; done
 
 if [ -z "${DIGITS_SCREENSHOT_UNDER_XVFB:-}" ]; then
@@ -35,23 +41,32 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/digits-screenshot.XXXXXX")
 trap 'gui_stop; rm -rf "$work"' EXIT
 
-gui_start "$work" "$GUI" --model "$MODEL"
+# draw_number: lays the digits out in a row across the canvas, on a slightly wavy baseline like handwriting.
+draw_number() {
+  local n S pitch x i
+  n=${#NUMBER}
+  S=$((CH * 45 / 100))
+  pitch=$((S * 78 / 100))
+  if [ $((pitch * n)) -gt $((CW * 90 / 100)) ]; then
+    pitch=$((CW * 90 / 100 / n))
+    S=$((pitch * 100 / 78))
+  fi
+  x=$(((CW - pitch * n + S * 18 / 100) / 2))
+  for ((i = 0; i < n; i++)); do
+    glyph "${NUMBER:i:1}" $((x + i * pitch)) $(((CH - S) / 2 + (i % 2) * S / 20)) $S
+  done
+}
 
-# Lay the digits out in a row across the canvas, on a slightly wavy baseline like handwriting.
-n=${#NUMBER}
-S=$((CH * 45 / 100))
-pitch=$((S * 78 / 100))
-if [ $((pitch * n)) -gt $((CW * 90 / 100)) ]; then
-  pitch=$((CW * 90 / 100 / n))
-  S=$((pitch * 100 / 78))
+if [ -n "$IMAGE" ]; then
+  gui_start "$work" "$GUI" --model "$MODEL" "$IMAGE"
+  since=0
+else
+  gui_start "$work" "$GUI" --model "$MODEL"
+  since=$(log_lines)
+  draw_number
 fi
-x=$(((CW - pitch * n + S * 18 / 100) / 2))
-since=$(log_lines)
-for ((i = 0; i < n; i++)); do
-  glyph "${NUMBER:i:1}" $((x + i * pitch)) $(((CH - S) / 2 + (i % 2) * S / 20)) $S
-done
 line=$(settled_line "$since") || exit 1
-echo "drew $NUMBER, the window read '$(digits_of "$line")'"
+echo "${IMAGE:-drew $NUMBER}: the window read '$(digits_of "$line")'"
 
 # Capture the whole screen, then crop to the frame (no window manager: no decorations to include).
 read -r W H X Y <<<"$(xdotool getwindowgeometry --shell "$GUI_WID" | awk -F= '/^WIDTH/{w=$2}/^HEIGHT/{h=$2}/^X/{x=$2}/^Y/{y=$2}END{print w, h, x, y}')"

@@ -17,7 +17,7 @@ if [[ "${1:-}" == "--no-install" ]]; then install=0; shift; fi
 #   libopenblas-openmp-dev     sgemm for the CPU path (OpenMP build: shares our thread pool)
 #   libgtest-dev libbenchmark-dev   the test suite and kernel benchmarks
 #   libwxgtk3.2-dev            the drawing window (digits-gui)
-#   xvfb xauth xdotool imagemagick  the window's smoke test and screenshots under a virtual display
+#   xvfb xauth xdotool imagemagick  the window's gui tests (ImageMagick makes the photo-like test image) and screenshots under a virtual display
 #   clang libclang-rt-14-dev libomp-dev  scripts/fuzz.sh: libFuzzer and the sanitizer runtimes come with
 #                              libclang-rt-14-dev; libomp-dev is OpenMP for the clang build
 packages=(cmake ninja-build g++ pkg-config zlib1g-dev libpng-dev libjpeg-dev nlohmann-json3-dev libcli11-dev
