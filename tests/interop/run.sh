@@ -30,7 +30,7 @@ mnist=${MNIST_DIR:-data/mnist}
 python=/usr/bin/python3
 [[ -x $python ]] || python=$(command -v python3)
 key=$( (cat tests/interop/requirements.txt; "$python" --version) | sha256sum | cut -c1-12)
-venv=${DIGITS_INTEROP_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/digits/interop-venv-$key}
+venv=${DIGITS_INTEROP_VENV:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/digits/interop-venv-$key}
 mkdir -p "$(dirname "$venv")"
 exec 9>"$venv.lock"
 flock 9  # two test runs at once build the venv once
