@@ -55,7 +55,8 @@ def digits_probabilities(csv, count):
     return rows[:, 3:], rows[:, 2].astype(int)
 
 
-def compare(what, probs, reference, labels):
+def compare(what, probs, reference, labels, first=0):
+    """first: the test-set index of reference's first row (for the message)."""
     probs = np.asarray(probs, dtype=np.float64)
     if probs.shape != reference.shape:
         raise SystemExit(f"{what}: probabilities of shape {probs.shape}, digits gives {reference.shape}")
@@ -63,7 +64,7 @@ def compare(what, probs, reference, labels):
     worst = np.unravel_index(np.argmax(diff), diff.shape)
     same = int((probs.argmax(1) == reference.argmax(1)).sum())
     accuracy = (probs.argmax(1) == labels).mean()
-    print(f"  {what}: max |p - p_digits| = {diff.max():.3g} (image {worst[0]}, class {worst[1]}), "
+    print(f"  {what}: max |p - p_digits| = {diff.max():.3g} (test image {first + worst[0]}, class {worst[1]}), "
           f"argmax equal for {same}/{len(probs)}, accuracy {100 * accuracy:.2f}%")
     return diff.max() <= TOLERANCE and same == len(probs)
 
@@ -109,7 +110,7 @@ def main():
     ok &= compare(f"ONNX Runtime {onnxruntime.__version__}", run_block(blocks[1], names, "ONNX Runtime"), reference, labels)
     # The batch dimension is dynamic: one image alone gives its row of the batch.
     one = run_block(blocks[1], dict(names, images=images[7:8]), "ONNX Runtime")
-    ok &= compare("ONNX Runtime, test image 7 alone", one, reference[7:8], labels[7:8])
+    ok &= compare("ONNX Runtime, test image 7 alone", one, reference[7:8], labels[7:8], first=7)
     return 0 if ok else 1
 
 
