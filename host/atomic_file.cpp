@@ -131,4 +131,11 @@ void write_file_atomic(const std::string& path, const std::function<std::string(
   sync_directory(path, directory_of(path));
 }
 
+void write_bytes_atomic(const std::string& path, std::string_view bytes) {
+  write_file_atomic(path, [&](std::FILE* f) {
+    return std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() ? std::string()
+                                                                          : "write error: " + errno_text(errno);
+  });
+}
+
 }  // namespace digits

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace digits {
 
@@ -18,6 +19,9 @@ namespace digits {
       digits::Error "<path>: cannot save: <problem>" is thrown (an exception from fill passes through).
       If only the directory sync fails, the file is in place and "<path>: saved, but syncing ..." is thrown. !*/
 void write_file_atomic(const std::string& path, const std::function<std::string(std::FILE*)>& fill);
+
+/*! ensures: write_file_atomic of exactly `bytes` (text or binary); a short write fails with errno's text. !*/
+void write_bytes_atomic(const std::string& path, std::string_view bytes);
 
 /*! ensures: removes every "<path>.tmp.<pid>" and "<path>.tmp.<pid>.<n>" beside `path` whose process no
       longer runs (kill(pid, 0) fails with ESRCH); never a temporary of a live process, this one included.

@@ -95,10 +95,28 @@ std::string confusion_json_text(const EvalResult& r) {
 
 void write_confusion(const std::string& path, const EvalResult& r) {
   const std::string text = confusion_format(path) == ConfusionFormat::Csv ? confusion_csv(r) : confusion_json_text(r);
-  write_file_atomic(path, [&](std::FILE* f) {
-    return std::fwrite(text.data(), 1, text.size(), f) == text.size() ? std::string()
-                                                                      : std::string("write error: ") + std::strerror(errno);
-  });
+  write_bytes_atomic(path, text);
+}
+
+std::string probabilities_csv(const Dataset& test, const EvalResult& r) {
+  check_result(test, r);
+  std::string out = "index,label,predicted";
+  for (int k = 0; k < kClasses; ++k) out += ",p" + std::to_string(k);
+  out += '\n';
+  char num[32];
+  for (int i = 0; i < r.count; ++i) {
+    out += std::to_string(i) + ',' + std::to_string(test.labels[size_t(i)]) + ',' + std::to_string(r.predicted[size_t(i)]);
+    for (int k = 0; k < kClasses; ++k) {
+      std::snprintf(num, sizeof num, ",%.9g", double(r.probs[size_t(i) * kClasses + size_t(k)]));
+      out += num;
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+void write_probabilities(const std::string& path, const Dataset& test, const EvalResult& r) {
+  write_bytes_atomic(path, probabilities_csv(test, r));
 }
 
 void check_png_path(const std::string& path, const std::string& what) {

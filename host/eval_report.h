@@ -33,6 +33,13 @@ std::string confusion_json_text(const EvalResult& r);
 // Writes the matrix in the format of the path's extension, atomically (temporary file, then rename).
 void write_confusion(const std::string& path, const EvalResult& r);
 
+// Every test image's probabilities: a header "index,label,predicted,p0,...,p9", then one row per image in
+// test-set order, each probability with 9 significant digits (it reads back as the same float).
+// requires: r comes from evaluating `test`. Other tools (tests/interop) compare their outputs with it.
+std::string probabilities_csv(const Dataset& test, const EvalResult& r);
+// probabilities_csv(test, r), written atomically.
+void write_probabilities(const std::string& path, const Dataset& test, const EvalResult& r);
+
 // Throws digits::Error unless the path ends in .png (any case): "--misread x.jpg: ...".
 void check_png_path(const std::string& path, const std::string& what);
 

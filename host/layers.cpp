@@ -221,7 +221,7 @@ class Dropout final : public Layer {
 // inference uses the running ones; recalibration (StepContext::recalibrate) only updates them.
 class BatchNorm final : public Layer {
  public:
-  static constexpr float kEps = 1e-5f;
+  static constexpr float kEps = kBatchNormEps;
   BatchNorm(const LayerSpec& s, Dims in) {
     spec_ = s, in_ = in, out_ = in;
     DIGITS_CHECK(in.size() > 0, "batchnorm needs an input");

@@ -11,6 +11,9 @@
 
 namespace digits {
 
+// Batch norm's epsilon (PyTorch's default): var + eps under the square root, in training and inference.
+inline constexpr float kBatchNormEps = 1e-5f;
+
 // Per-image activation shape (C, H, W); a flat vector is (C, 1, 1).
 struct Dims {
   int c = 0, h = 0, w = 0;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test suite: builds (scripts/setup.sh, no package install) then runs every ctest label
-# (unit, data, slow, gui; cuda tests skip with a reason when no GPU is present).
+# (unit, data, slow, gui, interop; cuda tests skip with a reason when no GPU is present).
 # MNIST: $MNIST_DIR or data/mnist. With DIGITS_REQUIRE_DATA=1 (CI), tests that need it fail instead of skipping.
 # Usage: scripts/test.sh [ctest args...], e.g. scripts/test.sh -L unit
 set -euo pipefail

@@ -27,12 +27,13 @@ struct EvalArgs {
   std::string misread;    // --misread FILE.png
   int misread_max = kGridDefaultMax;
   std::string report;     // --report DIR: DIR/confusion.csv + DIR/misread.png
+  std::string probabilities;  // --probabilities FILE.csv: every test image's ten probabilities
   bool misread_max_given = false;
 };
 
 // The files to write, checked (format, directory, writability) before any work is done.
 struct Outputs {
-  std::vector<std::string> confusion, misread;
+  std::vector<std::string> confusion, misread, probabilities;
 };
 
 Outputs plan_outputs(const EvalArgs& a) {
@@ -62,6 +63,10 @@ Outputs plan_outputs(const EvalArgs& a) {
     check_output_writable(a.misread, "--misread");
     o.misread.push_back(a.misread);
   }
+  if (!a.probabilities.empty()) {
+    check_output_writable(a.probabilities, "--probabilities");
+    o.probabilities.push_back(a.probabilities);
+  }
   if (!a.report.empty()) {
     check_output_writable(report_confusion, "--report");
     check_output_writable(report_misread, "--report");
@@ -79,6 +84,11 @@ nlohmann::json write_outputs(const Outputs& o, const EvalResult& r, const Datase
     write_confusion(path, r);
     log << "wrote " << path << " (confusion matrix, rows: true digit, columns: predicted)\n";
     written.push_back({{"kind", "confusion"}, {"path", path}});
+  }
+  for (const std::string& path : o.probabilities) {
+    write_probabilities(path, test, r);
+    log << "wrote " << path << " (" << r.count << " test images: index, label, predicted, p0..p9)\n";
+    written.push_back({{"kind", "probabilities"}, {"path", path}});
   }
   if (!o.misread.empty()) {
     const MisreadGrid g = misread_grid(test, r, misread_max);
@@ -138,7 +148,7 @@ void run_eval(const EvalArgs& a) {
     for (int p = 0; p < 10; ++p) std::cout << std::setw(6) << r.confusion[size_t(t)][size_t(p)];
     std::cout << "\n";
   }
-  if (!outputs.confusion.empty() || !outputs.misread.empty()) {
+  if (!outputs.confusion.empty() || !outputs.misread.empty() || !outputs.probabilities.empty()) {
     std::cout << "\n";
     write_outputs(outputs, r, data.test, a.misread_max, std::cout);
   }
@@ -163,6 +173,9 @@ void register_eval(CLI::App& app) {
                          ->type_name("N");
   cmd->add_option("--report", a->report, "write DIR/confusion.csv and DIR/misread.png (creates DIR)")
       ->type_name("DIR");
+  cmd->add_option("--probabilities", a->probabilities,
+                  "write every test image's ten probabilities to FILE (CSV: index,label,predicted,p0..p9)")
+      ->type_name("FILE.csv");
   cmd->add_flag("--json", a->common.json, "print the result as JSON");
   cmd->callback([a, max] {
     a->misread_max_given = max->count() > 0;

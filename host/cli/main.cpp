@@ -1,4 +1,4 @@
-// digits: train | eval | predict | bench | info. Every error is reported in one line with a non-zero exit.
+// digits: train | eval | predict | export | bench | info. Every error is reported in one line with a non-zero exit.
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -40,12 +40,13 @@ Mnist load_data(const Common& c) {
 }  // namespace digits::cli
 
 int main(int argc, char** argv) {
-  CLI::App app{"digits: handwritten-digit recognition (train, evaluate, predict, benchmark)"};
+  CLI::App app{"digits: handwritten-digit recognition (train, evaluate, predict, export, benchmark)"};
   app.set_version_flag("--version", std::string("digits ") + DIGITS_VERSION);
   app.require_subcommand(1);
   digits::cli::register_train(app);
   digits::cli::register_eval(app);
   digits::cli::register_predict(app);
+  digits::cli::register_export(app);
   digits::cli::register_bench(app);
   digits::cli::register_info(app);
   try {

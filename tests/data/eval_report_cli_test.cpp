@@ -141,3 +141,46 @@ TEST(EvalReportCli, JsonListsTheWrittenFilesAndMisreadMaxCutsTheGrid) {
 
 }  // namespace
 }  // namespace digits
+
+namespace digits {
+namespace {
+
+TEST(EvalReportCli, ProbabilitiesHoldEveryTestImageAndAgreeWithTheAccuracy) {
+  DIGITS_REQUIRE_MNIST(mnist);
+  testing::TempDir tmp("digits_eval_report_cli");
+  const std::string csv = tmp.file("p.csv");
+  const auto r = testing::run_digits("eval --device cpu --json --model " + bundled_model() + " --probabilities " + csv);
+  ASSERT_EQ(r.status, 0) << r.output;
+  nlohmann::json j;
+  std::istringstream out(r.output);
+  for (std::string line; std::getline(out, line);)
+    if (!line.empty() && line[0] == '{') j = nlohmann::json::parse(line);
+  ASSERT_TRUE(j.is_object()) << r.output;
+  EXPECT_EQ(j["written"][0].at("kind"), "probabilities");
+
+  std::ifstream in(csv);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "index,label,predicted,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9");
+  int rows = 0, correct = 0;
+  for (; std::getline(in, line); ++rows) {
+    std::istringstream row(line);
+    std::string cell;
+    std::vector<double> v;
+    while (std::getline(row, cell, ',')) v.push_back(std::stod(cell));
+    ASSERT_EQ(v.size(), 13u) << line;
+    ASSERT_EQ(v[0], rows);
+    ASSERT_EQ(v[1], mnist->test.labels[size_t(rows)]) << line;
+    const auto best = std::max_element(v.begin() + 3, v.end()) - (v.begin() + 3);
+    ASSERT_EQ(v[2], double(best)) << line;
+    double sum = 0;
+    for (size_t k = 3; k < 13; ++k) sum += v[k];
+    ASSERT_NEAR(sum, 1.0, 1e-5) << line;
+    correct += v[1] == v[2];
+  }
+  EXPECT_EQ(rows, mnist->test.count);
+  EXPECT_EQ(correct, j.at("correct").get<int>());
+}
+
+}  // namespace
+}  // namespace digits

@@ -126,6 +126,33 @@ TEST(EvalReport, ConfusionCsvHasHeaderAndOneRowPerTrueDigit) {
   EXPECT_EQ(csv.back(), '\n');
 }
 
+TEST(EvalReport, ProbabilitiesCsvHasOneRowPerImageThatReadsBackExactly) {
+  const Dataset d = make_test_set(12);
+  EvalResult r = make_result(d, {{3, 8, 0.61f}});
+  r.probs[0] = 1.0f / 3.0f;  // needs all 9 digits to read back as the same float
+  const std::string csv = probabilities_csv(d, r);
+  std::vector<std::string> lines;
+  std::istringstream in(csv);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 13u) << csv;
+  EXPECT_EQ(lines[0], "index,label,predicted,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9");
+  EXPECT_EQ(lines[4].substr(0, 6), "3,3,8,") << lines[4];
+  for (int i = 0; i < 12; ++i) {
+    std::istringstream row(lines[size_t(i) + 1]);
+    std::string cell;
+    std::vector<std::string> cells;
+    while (std::getline(row, cell, ',')) cells.push_back(cell);
+    ASSERT_EQ(cells.size(), 13u) << lines[size_t(i) + 1];
+    EXPECT_EQ(cells[0], std::to_string(i));
+    EXPECT_EQ(cells[1], std::to_string(d.labels[size_t(i)]));
+    for (int k = 0; k < 10; ++k) EXPECT_EQ(std::strtof(cells[size_t(k) + 3].c_str(), nullptr), r.probs[size_t(i) * 10 + size_t(k)]);
+  }
+  EXPECT_EQ(lines[1].substr(6, 12), "0.333333343,") << lines[1];
+  EvalResult other = r;
+  other.count = 11;
+  EXPECT_THROW(probabilities_csv(d, other), Error);  // a result of another test set
+}
+
 TEST(EvalReport, ConfusionJsonNamesRowsAndColumns) {
   const EvalResult r = counting_confusion();
   const nlohmann::json j = confusion_json(r);
