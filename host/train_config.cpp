@@ -187,6 +187,21 @@ const std::vector<Preset>& presets() {
     // Its settings were chosen with `--val 5000` (the last 5,000 training images held out, never the test
     // set); the preset then trains on all 60,000.
     p.push_back(best);
+    Preset fast;
+    fast.name = "fast";
+    fast.description = "99% in one epoch: a small batch-normed conv net, Adam with a one-cycle schedule";
+    // Pooling before batch norm and ReLU: they then run on a quarter of the values (ReLU commutes with
+    // max-pooling; normalising after the pool measured as accurate on --val and 20% cheaper per epoch).
+    fast.spec = "conv(24,5) maxpool(2) batchnorm relu conv(32,3) maxpool(2) batchnorm relu flatten dense(256) relu "
+                "dense(10)";
+    fast.train.epochs = 1;
+    fast.train.batch = 128;
+    fast.train.optimizer = OptimizerKind::Adam;
+    fast.train.lr = 5e-3f;
+    fast.train.schedule = Schedule::Cosine;
+    fast.train.warmup = 0.2f;
+    // Chosen with `--val 5000` over seeds 1-3 (README "The fast preset"); trains on all 60,000.
+    p.push_back(fast);
     return p;
   }();
   return all;

@@ -263,6 +263,8 @@ TrainResult train(Backend& be, const Mnist& data, const TrainOptions& opt) {
   DivergenceGuard guard(cfg.lr, opt.resume.empty() ? std::string("none") : opt.resume);
   EpochRunner epochs(step, model, sets, cfg, progress, guard);
   TrainResult result;
+  result.spec = setup.spec.text();
+  result.cfg = cfg;
   for (int epoch = at.epoch + 1; epoch <= cfg.epochs; ++epoch) {
     const EpochReport rep = epochs.run(epoch, &at.step);
     if (!opt.checkpoint.empty()) {

@@ -49,6 +49,8 @@ struct TrainResult {
   double val_accuracy = -1;   // of the written model after recalibration (-1: no validation set or no recalibration)
   bool recalibrated = false;  // batch-norm statistics re-estimated on clean images after augmented training
   int64_t steps = 0;
+  std::string spec;  // the run's network and recipe (the checkpoint's when resuming)
+  TrainConfig cfg;
 };
 
 // Trains on `be`. Throws digits::Error on bad options, an unwritable output, or a NaN/Inf loss (naming the

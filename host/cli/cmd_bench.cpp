@@ -22,7 +22,7 @@ namespace {
 
 struct BenchArgs {
   Common common;
-  std::vector<std::string> presets = {"seed", "keras", "best"};
+  std::vector<std::string> presets = {"seed", "keras", "best", "fast"};
   int train_steps = 30, latency_runs = 200, big_batch = 1000;
 };
 
@@ -108,6 +108,9 @@ nlohmann::json bench_preset(Backend& be, const Preset& p, const BenchArgs& a) {
   Buffer<int32_t> index(be, order.size());
   index.upload(order);
   nlohmann::json j;
+  // What was measured, so that bench/compare_peers.py builds the same network and recipe in other frameworks.
+  j["spec"] = p.spec;
+  j["train_config"] = nlohmann::json::parse(p.train.to_json());
   bench_training(be, p, data, index.data(), a.train_steps, j);
   bench_latency(be, p, a.latency_runs, j);
   bench_throughput(be, p, data, index.data(), a.big_batch, j);

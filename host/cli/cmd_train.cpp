@@ -74,6 +74,8 @@ void run_train(const TrainArgs& a) {
     j["model"] = opt.out;
     j["backend"] = be.backend->name();
     j["test_accuracy"] = r.test_accuracy;
+    j["spec"] = r.spec;
+    j["train_config"] = nlohmann::json::parse(r.cfg.to_json());
     for (const auto& e : r.epochs) j["epochs"].push_back(epoch_json(e));
     std::cout << j.dump() << "\n";
   } else {

@@ -115,7 +115,7 @@ TEST_P(CudaModel, StepMatchesCpuThenLossFalls) {
   EXPECT_LT(last, 0.7f * loss_g) << "loss " << loss_g << " -> " << last << " after 20 steps";
 }
 
-INSTANTIATE_TEST_SUITE_P(Cuda, CudaModel, ::testing::Values(std::string("seed"), std::string("keras"), std::string("best")));
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaModel, ::testing::Values(std::string("seed"), std::string("keras"), std::string("best"), std::string("fast")));
 
 }  // namespace
 }  // namespace digits

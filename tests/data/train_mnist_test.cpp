@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "backend.h"
@@ -64,6 +65,25 @@ TEST(TrainMnist, CliTrainEvalPredictChain) {
   r = testing::run_digits("predict --device cpu --json --model " + model + " " + (dir / "d.png").string());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("\"digits\""), std::string::npos) << r.output;
+}
+
+// `train --json` names the network and recipe it ran (bench/compare_peers.py builds the peers from them).
+TEST(TrainMnist, CliJsonNamesTheRunsNetworkAndRecipe) {
+  DIGITS_REQUIRE_MNIST(mnist);
+  const fs::path dir = fs::path(::testing::TempDir()) / "digits_cli_json";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto r = testing::run_digits("train --device cpu --preset fast --max-steps 3 --json --progress plain --checkpoint none "
+                               "--out " + (dir / "f.safetensors").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const size_t at = r.output.rfind("\n{");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const auto j = nlohmann::json::parse(r.output.substr(at + 1));
+  EXPECT_EQ(j.at("spec"), NetSpec::parse(find_preset("fast").spec).text());
+  EXPECT_EQ(j.at("train_config").at("optimizer"), "adam");
+  EXPECT_EQ(j.at("train_config").at("epochs"), 1);
+  EXPECT_EQ(j.at("train_config").at("max_steps_per_epoch"), 3);
+  EXPECT_GT(j.at("test_accuracy").get<double>(), 0.1);
 }
 
 TEST(TrainMnist, CliBestPresetAndAugmentFlags) {
