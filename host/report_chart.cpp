@@ -91,7 +91,7 @@ void draw_roofs(RgbImage& img, const Axes& a, const KernelReport& r) {
     char text[160];
     std::snprintf(text, sizeof text, "%s roof: %.1f GFLOP/s, %.1f GB/s, ridge %.2f FLOP/B", b.backend.c_str(), p.gflops,
                   p.gbs, ridge);
-    const int y = std::max(label_y, a.py(p.gflops) - kGlyphH * kText - 4);
+    const int y = std::max(label_y, a.py(p.gflops) - kGlyphH * kText - 10);
     draw_text(img, a.right - text_width(text, kText) - 4, y, text, kRoof, kText);
     label_y = y + kGlyphH * kText + 6;
   }

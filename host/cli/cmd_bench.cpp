@@ -42,6 +42,13 @@ std::string cpu_model() {
   return "unknown";
 }
 
+// The 1-minute load average (/proc/loadavg): other work on the machine bends every number measured.
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string one;
+  return f >> one ? one : "unknown";
+}
+
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 }  // namespace
@@ -130,7 +137,7 @@ nlohmann::json bench_preset(Backend& be, const Preset& p, const BenchArgs& a) {
 
 void run_kernel_report(const BenchArgs& a) {
   KernelBenchArgs k;
-  k.machine = cpu_model();
+  k.machine = cpu_model() + ", load average " + load_average() + " at the start";
   k.threads = a.common.threads;
   k.min_time = a.quick ? std::min(a.min_time, 0.01) : a.min_time;
   k.filter = a.filter;
