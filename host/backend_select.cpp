@@ -132,7 +132,7 @@ std::unique_ptr<CudaTools> cuda_tools(std::string& why) {
   t->cudnn_algorithms = cudnn_algorithms;
   return t;
 #else
-  why = "CUDA backend not built (nvcc/cuDNN were not found at configure time)";
+  why = "CUDA backend not built (configured without it, or nvcc/cuDNN were not found)";
   return nullptr;
 #endif
 }

@@ -137,7 +137,8 @@ nlohmann::json bench_preset(Backend& be, const Preset& p, const BenchArgs& a) {
 
 void run_kernel_report(const BenchArgs& a) {
   KernelBenchArgs k;
-  k.machine = cpu_model() + ", load average " + load_average() + " at the start";
+  k.cpu = cpu_model();
+  k.machine = k.cpu + ", load average " + load_average() + " at the start";
   k.threads = a.common.threads;
   k.min_time = a.quick ? std::min(a.min_time, 0.01) : a.min_time;
   k.filter = a.filter;

@@ -17,7 +17,8 @@
 namespace digits::cli {
 
 struct KernelBenchArgs {
-  std::string machine;               // for the report's header (CPU model)
+  std::string machine;               // the report's header (CPU model, conditions)
+  std::string cpu;                   // the CPU model
   int threads = 0;                   // CPU threads (0: all cores)
   double min_time = 0.1;             // seconds of timed calls per op and variant (at least 3 calls)
   std::string filter;                // only ops whose "op label" contains this (empty: all)
