@@ -185,7 +185,36 @@ std::string describe(const ConvAlgo& a, const char* const (&names)[M]) {
   return os.str();
 }
 
+// Every usable result of direction D's Find*Ex on these buffers, named.
+template <class D, size_t M>
+std::vector<ConvAlgoTiming> timings(const ConvShape& s, const float* a, const float* b, float* c,
+                                    const char* const (&names)[M]) {
+  CudaContext& ctx = CudaContext::current();
+  ConvPlan& p = ctx.conv_plan(s);
+  p.conv.set_math(base_math(p));
+  typename D::Perf perf[D::kCount];
+  int n = 0;
+  DeviceBuffer ws = find_workspace();
+  D::find(ctx.cudnn(), p, a, b, c, perf, &n, ws);
+  std::vector<ConvAlgoTiming> r;
+  for (int i = 0; i < n; ++i) {
+    if (perf[i].status != CUDNN_STATUS_SUCCESS || (!p.tf32 && is_tensor_op(perf[i].mathType))) continue;
+    const int algo = int(perf[i].algo);
+    r.push_back({algo >= 0 && size_t(algo) < M ? names[algo] : "?", double(perf[i].time), perf[i].memory});
+  }
+  if (D::slot(p).chosen) p.conv.set_math(D::slot(p).math);
+  return r;
+}
+
 }  // namespace
+
+std::vector<ConvAlgoTiming> conv_algo_timings(const std::string& op, const ConvShape& s, const float* a,
+                                              const float* b, float* c) {
+  if (op == "conv2d_forward") return timings<Forward>(s, a, b, c, kFwdNames);
+  if (op == "conv2d_backward_data") return timings<BackwardData>(s, a, b, c, kBwdDataNames);
+  if (op == "conv2d_backward_filter") return timings<BackwardFilter>(s, a, b, c, kBwdFilterNames);
+  throw CudaError("conv_algo_timings: '" + op + "' is not a convolution");
+}
 
 // ---- convolutions ---------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "shapes.h"
 
@@ -36,5 +37,24 @@ struct ConvAlgoNames {
   std::string forward, backward_data, backward_filter;
 };
 ConvAlgoNames conv_algo_names(const ConvShape& s);
+
+// ---- every cuDNN algorithm, for the kernel report ----------------------------------------------------
+// One direction's algorithms as cudnnFind*AlgorithmEx times them on the given buffers (a, b: the inputs,
+// c: the output, in the op's argument order, e.g. x, w, y for "conv2d_forward"), fastest first. Results
+// that failed, or that use TF32 tensor cores while TF32 is off, are left out. op: conv2d_forward |
+// conv2d_backward_data | conv2d_backward_filter.
+struct ConvAlgoTiming {
+  std::string algo;  // e.g. "IMPLICIT_PRECOMP_GEMM"
+  double ms = 0;
+  size_t workspace = 0;  // bytes
+};
+std::vector<ConvAlgoTiming> conv_algo_timings(const std::string& op, const ConvShape& s, const float* a,
+                                              const float* b, float* c);
+
+// ---- the device's peaks, for the kernel report's roofline -------------------------------------------
+// GFLOP/s of an FMA throughput kernel filling every SM of the current device.
+double peak_fma_gflops();
+// GB/s (bytes read + written) of a 256 MiB device-to-device copy.
+double peak_copy_gbs();
 
 }  // namespace digits::cuda

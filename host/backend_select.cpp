@@ -1,5 +1,6 @@
 // Backend selection: the ONLY file that knows whether the CUDA backend was compiled in
 // (DIGITS_WITH_CUDA is a private definition of digits_backends). Everything else decides at run time.
+// Also the CUDA tools of the kernel report (cuda_tools.h), for the same reason.
 #include <algorithm>
 #include <cstdlib>
 #include <exception>
@@ -9,10 +10,13 @@
 #include <vector>
 
 #include "backend.h"
+#include "cuda_tools.h"
 #include "error.h"
 
 #if DIGITS_WITH_CUDA
 #include "cuda_backend.h"
+#include "cuda_variants.h"
+#include "device_info.h"
 #include "probe.h"
 #endif
 
@@ -91,6 +95,46 @@ BackendChoice select_backend(const BackendOptions& options) {
   choice.backend = make_cpu_backend(options.threads);
   choice.reason = prefix + why + "; using " + choice.backend->name();
   return choice;
+}
+
+#if DIGITS_WITH_CUDA
+namespace {
+
+void conv_direct(const std::string& op, const ConvShape& s, const float* a, const float* b, float* c) {
+  if (op == "conv2d_forward") return cuda::conv2d_forward_direct(s, a, b, c);
+  if (op == "conv2d_backward_data") return cuda::conv2d_backward_data_direct(s, a, b, c);
+  if (op == "conv2d_backward_filter") return cuda::conv2d_backward_filter_direct(s, a, b, c);
+  DIGITS_FAIL("conv_direct: '" << op << "' is not a convolution");
+}
+
+std::vector<std::pair<std::string, double>> cudnn_algorithms(const std::string& op, const ConvShape& s, const float* a,
+                                                             const float* b, float* c) {
+  std::vector<std::pair<std::string, double>> r;
+  for (const cuda::ConvAlgoTiming& t : cuda::conv_algo_timings(op, s, a, b, c)) r.emplace_back(t.algo, t.ms);
+  return r;
+}
+
+}  // namespace
+#endif
+
+std::unique_ptr<CudaTools> cuda_tools(std::string& why) {
+#if DIGITS_WITH_CUDA
+  std::unique_ptr<Backend> be = start_cuda(BackendOptions{}, why);
+  if (!be) return nullptr;
+  auto t = std::make_unique<CudaTools>();
+  t->backend = std::move(be);
+  const CudaDeviceInfo info = cuda_device_info(0);
+  t->device = info.name + " (sm_" + std::to_string(info.cc_major) + std::to_string(info.cc_minor) + ")";
+  t->time_ms = [](const std::function<void()>& fn) { return cuda::time_ms(fn); };
+  t->peak_fma_gflops = [] { return cuda::peak_fma_gflops(); };
+  t->peak_copy_gbs = [] { return cuda::peak_copy_gbs(); };
+  t->conv_direct = conv_direct;
+  t->cudnn_algorithms = cudnn_algorithms;
+  return t;
+#else
+  why = "CUDA backend not built (configured without it, or nvcc/cuDNN were not found)";
+  return nullptr;
+#endif
 }
 
 std::vector<std::pair<std::string, std::string>> backend_info() {

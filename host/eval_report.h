@@ -11,6 +11,7 @@
 
 #include "mnist_idx.h"
 #include "png_rgb.h"
+#include "raster.h"  // the bitmap font
 #include "trainer.h"
 
 namespace digits {
@@ -94,17 +95,5 @@ struct MisreadGrid {
 // ensures: a grid of the min(max_items, total) most confident misreads, kGridColumns per row, with a title
 // and a colour legend; with no misread digit, a small image whose title says "none".
 MisreadGrid misread_grid(const Dataset& test, const EvalResult& r, int max_items = kGridDefaultMax);
-
-// ---- bitmap font ----------------------------------------------------------------------------------
-
-// 5x7 glyphs on a 6-pixel advance: digits, a-z (upper case is drawn as lower case), space and # % ( ) , - . / : > ?
-// Any other character is drawn as '?'.
-inline constexpr int kGlyphW = 5, kGlyphH = 7, kGlyphAdvance = 6;
-// Whether pixel (x, y) of c's glyph is ink; requires 0 <= x < kGlyphW, 0 <= y < kGlyphH.
-bool glyph_pixel(char c, int x, int y);
-// Width in pixels of `text` drawn at `scale` (no trailing gap).
-int text_width(const std::string& text, int scale = 1);
-// Draws `text` with its top-left at (x, y); pixels outside the image are clipped. Returns the x after it.
-int draw_text(RgbImage& img, int x, int y, const std::string& text, Rgb colour, int scale = 1);
 
 }  // namespace digits

@@ -1,5 +1,6 @@
 // digits bench: end-to-end throughput per preset on one backend (synthetic data, no MNIST needed):
 // training images/s, inference latency at batch 1 (median, p99) and images/s at batch 1000, as JSON.
+// digits bench --kernels --report DIR: the kernel report instead (kernel_bench.h, host/kernel_report.h).
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -12,6 +13,8 @@
 
 #include "common.h"
 #include "cpu/cpu_ops.h"
+#include "kernel_bench.h"
+#include "kernel_report.h"
 #include "model.h"
 #include "train_config.h"
 #include "train_step.h"
@@ -24,6 +27,9 @@ struct BenchArgs {
   Common common;
   std::vector<std::string> presets = {"seed", "keras", "best", "fast"};
   int train_steps = 30, latency_runs = 200, big_batch = 1000;
+  bool kernels = false, quick = false;  // --kernels: the kernel report; --quick: its short form
+  std::string report_dir, filter;       // --report DIR, --filter TEXT
+  double min_time = 0.1;                // --min-time seconds per op and variant
 };
 
 using Clock = std::chrono::steady_clock;
@@ -36,12 +42,18 @@ std::string cpu_model() {
   return "unknown";
 }
 
+// The 1-minute load average (/proc/loadavg): other work on the machine bends every number measured.
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string one;
+  return f >> one ? one : "unknown";
+}
+
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Training steps: TrainStep, the object `digits train` runs (gather or augment, forward, loss, backward,
-// update), on the first batch of `data` over and over.
-void bench_training(Backend& be, const Preset& p, const ResidentData& data, const int32_t* index, int steps,
-                    nlohmann::json& j) {
+}  // namespace
+
+double train_step_seconds(Backend& be, const Preset& p, const ResidentData& data, const int32_t* index, int steps) {
   const int B = p.train.batch;
   Model m(be, NetSpec::parse(p.spec), B);
   m.init(1);
@@ -51,9 +63,18 @@ void bench_training(Backend& be, const Preset& p, const ResidentData& data, cons
   const auto t0 = Clock::now();
   for (int s = 0; s < steps; ++s) step.run(data, index, B, 3 + s, p.train.lr);
   be.synchronize();
-  const double sec = seconds_since(t0);
-  j["train_images_per_s"] = steps * B / sec;
-  j["train_epoch_s_estimate"] = 60000.0 / (steps * B / sec);
+  return seconds_since(t0) / steps;
+}
+
+namespace {
+
+// Training steps: TrainStep, the object `digits train` runs (gather or augment, forward, loss, backward,
+// update), on the first batch of `data` over and over.
+void bench_training(Backend& be, const Preset& p, const ResidentData& data, const int32_t* index, int steps,
+                    nlohmann::json& j) {
+  const double images_per_s = p.train.batch / train_step_seconds(be, p, data, index, steps);
+  j["train_images_per_s"] = images_per_s;
+  j["train_epoch_s_estimate"] = 60000.0 / images_per_s;
 }
 
 // Inference latency at batch 1, including the host->backend copy and the result download.
@@ -117,7 +138,25 @@ nlohmann::json bench_preset(Backend& be, const Preset& p, const BenchArgs& a) {
   return j;
 }
 
+void run_kernel_report(const BenchArgs& a) {
+  KernelBenchArgs k;
+  k.cpu = cpu_model();
+  k.machine = k.cpu + ", load average " + load_average() + " at the start";
+  k.threads = a.common.threads;
+  k.min_time = a.quick ? std::min(a.min_time, 0.01) : a.min_time;
+  k.filter = a.filter;
+  k.presets = a.presets;
+  k.train_steps = a.quick ? 2 : 10;
+  k.quick = a.quick;
+  k.cuda = a.common.device != "cpu";
+  const KernelReport r = run_kernel_bench(k);
+  write_kernel_report(a.report_dir, r);
+  std::cerr << "kernel report: " << r.kernels.size() << " op timings, " << r.train_steps.size() << " training steps; wrote "
+            << a.report_dir << "/kernels.json, kernels.md, kernels.png\n";
+}
+
 void run_bench(const BenchArgs& a) {
+  if (a.kernels) return run_kernel_report(a);
   BackendChoice be = choose_backend(a.common);
   nlohmann::json j;
   j["device"] = be.backend->name();
@@ -147,6 +186,17 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--train-steps", a->train_steps, "timed training steps")->check(CLI::Range(1, 100000));
   cmd->add_option("--latency-runs", a->latency_runs, "batch-1 inferences for the latency percentiles")->check(CLI::Range(10, 1000000));
   cmd->add_flag("--json", a->common.json, "one-line JSON");
+  auto* kernels = cmd->add_flag("--kernels", a->kernels,
+                                "kernel report instead: every op at the presets' shapes on every backend and variant, "
+                                "against the machine's measured peaks (needs --report)");
+  auto* report = cmd->add_option("--report", a->report_dir, "directory for kernels.json, kernels.md, kernels.png");
+  kernels->needs(report);
+  report->needs(kernels);
+  cmd->add_option("--filter", a->filter, "kernel report: only ops whose \"op label\" contains this")->needs(kernels);
+  cmd->add_option("--min-time", a->min_time, "kernel report: seconds of timed calls per op and variant")
+      ->check(CLI::Range(0.0, 60.0))
+      ->needs(kernels);
+  cmd->add_flag("--quick", a->quick, "kernel report: 0.01 s per op, 2 training steps, short peak runs")->needs(kernels);
   cmd->callback([a] { run_bench(*a); });
 }
 

@@ -8,9 +8,11 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "cpu/cpu_common.h"
+#include "cpu/cpu_conv.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/cpu_winograd.h"
 #include "error.h"
@@ -137,8 +139,9 @@ constexpr int kDirectFilterKB = 4;  // output channels per register block (backw
 
 // 5x5 only: measured on the seed conv1 (1 thread, loaded machine) forward 2.06 -> 1.67 ms and backward
 // filter 2.12 -> 1.87 ms CPU time; for 3x3 (9 taps) the stores dominate and im2col + sgemm stayed faster.
+std::atomic<bool> g_direct_enabled{true};
 bool direct_applicable(const ConvShape& s) {
-  return s.pad == 0 && size_t(s.C) * s.R * s.S <= 64 && s.Q() >= 8 && s.K % kDirectKB == 0 && s.S == 5;
+  return detail::direct_enabled() && s.pad == 0 && size_t(s.C) * s.R * s.S <= 64 && s.Q() >= 8 && s.K % kDirectKB == 0 && s.S == 5;
 }
 
 // One output row p of one image, channels [k0, k0 + 8), columns [q0, q0 + 8 NV): y = sum over taps.
@@ -464,4 +467,22 @@ void conv2d_backward_filter(const ConvShape& s,
   }
 }
 
+namespace detail {
+
+void set_direct_enabled(bool on) { g_direct_enabled.store(on); }
+bool direct_enabled() { return g_direct_enabled.load(std::memory_order_relaxed); }
+
+const char* to_string(ConvAlgo a) {
+  return a == ConvAlgo::Winograd ? "winograd" : a == ConvAlgo::Direct ? "direct" : "im2col";
+}
+
+ConvAlgo conv_algo(const std::string& op, const ConvShape& s) {
+  DIGITS_CHECK(op == "conv2d_forward" || op == "conv2d_backward_data" || op == "conv2d_backward_filter",
+               "conv_algo: '" << op << "' is not a convolution");
+  if (winograd_applicable(s)) return ConvAlgo::Winograd;
+  if (op != "conv2d_backward_data" && direct_applicable(s)) return ConvAlgo::Direct;
+  return ConvAlgo::Im2col;
+}
+
+}  // namespace detail
 }  // namespace digits::cpu
