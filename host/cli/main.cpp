@@ -1,4 +1,4 @@
-// digits: train | eval | predict | export | bench | info. Every error is reported in one line with a non-zero exit.
+// digits: train | eval | predict | finetune | export | bench | info. Every error is reported in one line with a non-zero exit.
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   digits::cli::register_predict(app);
   digits::cli::register_export(app);
   digits::cli::register_bench(app);
+  digits::cli::register_finetune(app);
   digits::cli::register_info(app);
   try {
     app.parse(argc, argv);
