@@ -67,16 +67,21 @@ void channel_stats(int N, int C, int HW, const float* x, std::vector<double>& me
   const double M = double(N) * HW;
   mean.assign(size_t(C), 0.0);
   var.assign(size_t(C), 0.0);
-  if (HW < kSmallPlane) {
+  if (HW < kSmallPlane) {  // straight into per-channel doubles: a row is too short for lanes to pay
     for (int n = 0; n < N; ++n)
-      for (int c = 0; c < C; ++c) mean[size_t(c)] += row_sum(x + (size_t(n) * C + c) * HW, HW);
+      for (int c = 0; c < C; ++c) {
+        const float* xr = x + (size_t(n) * C + c) * HW;
+        for (int i = 0; i < HW; ++i) mean[size_t(c)] += double(xr[i]);
+      }
     for (auto& m : mean) m /= M;
     for (int n = 0; n < N; ++n)
-      for (int c = 0; c < C; ++c)
+      for (int c = 0; c < C; ++c) {
+        const float* xr = x + (size_t(n) * C + c) * HW;
         for (int i = 0; i < HW; ++i) {
-          const double d = double(x[(size_t(n) * C + c) * HW + i]) - mean[size_t(c)];
+          const double d = double(xr[i]) - mean[size_t(c)];
           var[size_t(c)] += d * d;
         }
+      }
     for (auto& v : var) v /= M;
     return;
   }
@@ -99,15 +104,14 @@ void channel_stats(int N, int C, int HW, const float* x, std::vector<double>& me
 // precision when |mean| >> std.
 void affine(int N, int C, int HW, const float* x, const float* m, const float* a, const float* b, float* y) {
   const int nt = detail::threads();
-  const long rows = long(N) * C;
-#pragma omp parallel for num_threads(nt) schedule(static) if (size_t(rows) * HW > detail::kParallelMin)
-  for (long r = 0; r < rows; ++r) {
-    const int c = int(r % C);
-    const float mc = m[c], ac = a[c], bc = b[c];
-    const float* xr = x + size_t(r) * HW;
-    float* yr = y + size_t(r) * HW;
-    for (int i = 0; i < HW; ++i) yr[i] = (xr[i] - mc) * ac + bc;
-  }
+#pragma omp parallel for num_threads(nt) schedule(static) if (size_t(N) * C * HW > detail::kParallelMin)
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c) {
+      const float mc = m[c], ac = a[c], bc = b[c];
+      const float* xr = x + (size_t(n) * C + c) * HW;
+      float* yr = y + (size_t(n) * C + c) * HW;
+      for (int i = 0; i < HW; ++i) yr[i] = (xr[i] - mc) * ac + bc;
+    }
 }
 
 }  // namespace
@@ -143,11 +147,15 @@ void batchnorm_backward(int N, int C, int HW, const float* x, const float* dy, c
                         const float* batch_mean, const float* batch_inv_std, float* dx, float* dgamma, float* dbeta) {
   const double M = double(N) * HW;
   std::vector<double> sdy(static_cast<size_t>(C), 0.0), sdyx(static_cast<size_t>(C), 0.0);
-  if (HW < kSmallPlane) {
+  if (HW < kSmallPlane) {  // as channel_stats: per-channel doubles, no lanes
     for (int n = 0; n < N; ++n)
       for (int c = 0; c < C; ++c) {
         const size_t at = (size_t(n) * C + c) * HW;
-        row_grad_sums(dy + at, x + at, HW, batch_mean[c], sdy[size_t(c)], sdyx[size_t(c)]);
+        const double m = double(batch_mean[c]);
+        for (int i = 0; i < HW; ++i) {
+          sdy[size_t(c)] += double(dy[at + i]);
+          sdyx[size_t(c)] += double(dy[at + i]) * (double(x[at + i]) - m);
+        }
       }
   } else {
     const int nt = detail::threads();
@@ -171,16 +179,13 @@ void batchnorm_backward(int N, int C, int HW, const float* x, const float* dy, c
     dbeta[c] = float(sdy[i]);
   }
   const int nt = detail::threads();
-  const long rows = long(N) * C;
-#pragma omp parallel for num_threads(nt) schedule(static) if (size_t(rows) * HW > detail::kParallelMin)
-  for (long r = 0; r < rows; ++r) {
-    const size_t c = size_t(r % C);
-    const float mc = batch_mean[c], ac = a[c], bc = b[c], kc = k[c];
-    const float* dyr = dy + size_t(r) * HW;
-    const float* xr = x + size_t(r) * HW;
-    float* dxr = dx + size_t(r) * HW;
-    for (int i = 0; i < HW; ++i) dxr[i] = dyr[i] * ac + (xr[i] - mc) * bc + kc;
-  }
+#pragma omp parallel for num_threads(nt) schedule(static) if (size_t(N) * C * HW > detail::kParallelMin)
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c) {
+      const size_t at = (size_t(n) * C + c) * HW;
+      const float mc = batch_mean[c], ac = a[size_t(c)], bc = b[size_t(c)], kc = k[size_t(c)];
+      for (int i = 0; i < HW; ++i) dx[at + i] = dy[at + i] * ac + (x[at + i] - mc) * bc + kc;
+    }
 }
 
 }  // namespace digits::cpu
