@@ -22,8 +22,7 @@ std::string input_scale_text(float scale) {
   return os.str();
 }
 
-void save_training_file(const std::string& path, const RunRecord& run, const RunPosition& at, const Model& model,
-                        const Optimizer* state) {
+ModelFile training_file(const RunRecord& run, const RunPosition& at, const Model& model, const Optimizer* state) {
   TrainConfig recorded = run.cfg;
   if (!state) recorded.max_steps_per_epoch = 0;  // a model records how to train it again, not a smoke run's cut
   ModelFile f;
@@ -43,7 +42,12 @@ void save_training_file(const std::string& path, const RunRecord& run, const Run
   f.tensors = model.export_params();
   if (state)
     for (auto& t : state->export_state()) f.tensors.push_back(std::move(t));
-  save_model_file(path, f);
+  return f;
+}
+
+void save_training_file(const std::string& path, const RunRecord& run, const RunPosition& at, const Model& model,
+                        const Optimizer* state) {
+  save_model_file(path, training_file(run, at, model, state));
 }
 
 // ---- reading ----------------------------------------------------------------------------------------------

@@ -33,6 +33,9 @@ struct RunPosition {
 void save_training_file(const std::string& path, const RunRecord& run, const RunPosition& at, const Model& model,
                         const Optimizer* state);
 
+// What save_training_file writes, as a ModelFile to add to (a fine-tuned model's extra metadata).
+ModelFile training_file(const RunRecord& run, const RunPosition& at, const Model& model, const Optimizer* state);
+
 // The metadata text of an input scale: "0.00392156862745098" for 1/255, as every file so far says.
 std::string input_scale_text(float scale);
 

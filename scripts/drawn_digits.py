@@ -289,8 +289,11 @@ def params_for(cat, rng):
     return p
 
 
-def draw_digit(digit, style, cat, rng):
+def draw_digit(digit, style, cat, rng, tweak=None):
+    """tweak(p, rng), when given, changes the category's parameters in place (personal styles)."""
     p = params_for(cat, rng)
+    if tweak:
+        tweak(p, rng)
     W, H = p["canvas"]
     aspect = ASPECT[digit] * rng.uniform(0.8, 1.25)
     strokes = []

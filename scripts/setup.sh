@@ -18,11 +18,12 @@ if [[ "${1:-}" == "--no-install" ]]; then install=0; shift; fi
 #   libgtest-dev libbenchmark-dev   the test suite and kernel benchmarks
 #   libwxgtk3.2-dev            the drawing window (digits-gui)
 #   xvfb xauth xdotool imagemagick  the window's gui tests (ImageMagick makes the photo-like test image) and screenshots under a virtual display
+#   python3                    scripts/personal_styles.py: the handwriting style the finetune CLI test learns
 #   clang libclang-rt-14-dev libomp-dev  scripts/fuzz.sh: libFuzzer and the sanitizer runtimes come with
 #                              libclang-rt-14-dev; libomp-dev is OpenMP for the clang build
 packages=(cmake ninja-build g++ pkg-config zlib1g-dev libpng-dev libjpeg-dev nlohmann-json3-dev libcli11-dev
           libopenblas-openmp-dev libgtest-dev googletest libbenchmark-dev libwxgtk3.2-dev
-          xvfb xauth xdotool imagemagick curl ca-certificates clang libclang-rt-14-dev libomp-dev)
+          xvfb xauth xdotool imagemagick python3 curl ca-certificates clang libclang-rt-14-dev libomp-dev)
 
 if (( install )); then
   missing=()

@@ -31,5 +31,6 @@ void register_eval(CLI::App& app);
 void register_predict(CLI::App& app);
 void register_info(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_finetune(CLI::App& app);
 
 }  // namespace digits::cli

@@ -1,4 +1,4 @@
-// digits: train | eval | predict | bench | info. Every error is reported in one line with a non-zero exit.
+// digits: train | eval | predict | finetune | bench | info. Every error is reported in one line with a non-zero exit.
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   digits::cli::register_eval(app);
   digits::cli::register_predict(app);
   digits::cli::register_bench(app);
+  digits::cli::register_finetune(app);
   digits::cli::register_info(app);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,291 @@
+// Fine-tuning on personal samples: the holdout split, the batch plan (personal samples and MNIST replay in
+// every batch), the steps (TrainStep, as `digits train`), batch-norm recalibration, measuring before and
+// after, and the personal model file.
+#include "finetune.h"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "checkpoint.h"
+#include "divergence_guard.h"
+#include "error.h"
+#include "model.h"
+#include "optimizer.h"
+#include "train_step.h"
+#include "trainer.h"
+
+namespace digits {
+
+namespace fs = std::filesystem;
+
+// ---- options ------------------------------------------------------------------------------------------
+void FinetuneOptions::validate() const {
+  DIGITS_CHECK(epochs > 0 && epochs <= 100000, "--epochs must be in 1..100000, got " << epochs);
+  DIGITS_CHECK(seconds >= 0 && seconds <= 1e6, "--seconds must be 0 (no limit) or up to 1e6, got " << seconds);
+  DIGITS_CHECK(holdout >= 0 && holdout < 1, "--holdout must be in [0, 1), got " << holdout);
+  DIGITS_CHECK(batch >= 2 && batch <= 4096, "--batch must be in 2..4096, got " << batch);
+  DIGITS_CHECK(replay >= 0 && replay <= 0.95, "--replay must be in [0, 0.95], got " << replay);
+  train_config().validate();
+}
+
+TrainConfig FinetuneOptions::train_config() const {
+  TrainConfig c;
+  c.epochs = 1;  // the whole run is one "epoch" of the schedule: warm-up and decay over all its steps
+  c.batch = batch;
+  c.optimizer = OptimizerKind::Adam;
+  c.lr = lr;
+  c.seed = seed;
+  c.schedule = Schedule::Cosine;
+  c.warmup = 0.1f;
+  c.augment = true;
+  c.augment_params = kDefaultAugment;
+  return c;
+}
+
+// ---- where the result may go ----------------------------------------------------------------------------
+void check_personal_out(const std::string& out_path, const std::string& base_path) {
+  DIGITS_CHECK(!out_path.empty(), "--out: no file given");
+  std::error_code ec;
+  const fs::path out = fs::weakly_canonical(fs::absolute(out_path), ec);
+  const fs::path base = fs::weakly_canonical(fs::absolute(base_path), ec);
+  DIGITS_CHECK(out != base && !fs::equivalent(out_path, base_path, ec),
+               "--out " << out_path << " is the base model itself: the fine-tuned model never replaces the model it "
+                           "started from; give another file (default: ~/.local/share/digits/models/personal.safetensors)");
+  const fs::path dir = out.parent_path();
+  DIGITS_CHECK(!(dir.filename() == "models" && dir.parent_path().filename() == "data"),
+               "--out " << out_path << ": " << dir.string() << " holds the bundled models, which a fine-tuned model "
+                        << "never overwrites; give a file elsewhere (default: "
+                        << "~/.local/share/digits/models/personal.safetensors)");
+  check_writable(out_path, "--out");
+}
+
+namespace {
+
+// ---- data ---------------------------------------------------------------------------------------------
+Dataset empty_like(const Dataset& d) {
+  Dataset o;
+  o.rows = d.rows, o.cols = d.cols;
+  return o;
+}
+
+void append_image(Dataset* to, const Dataset& from, int i) {
+  const auto first = from.images.begin() + long(size_t(i) * size_t(from.pixels()));
+  to->images.insert(to->images.end(), first, first + from.pixels());
+  to->labels.push_back(from.labels[size_t(i)]);
+  to->count++;
+}
+
+struct Split {
+  Dataset train, held;
+};
+
+// Of each digit's samples, round(holdout * n) chosen at random are held back, leaving at least one to train on.
+Split split_samples(const Dataset& s, double holdout, uint64_t seed) {
+  Split sp{empty_like(s), empty_like(s)};
+  for (int d = 0; d < kClasses; ++d) {
+    std::vector<int> of_digit;
+    for (int i = 0; i < s.count; ++i)
+      if (s.labels[size_t(i)] == d) of_digit.push_back(i);
+    const int n = int(of_digit.size());
+    const int held = std::min(n - 1, int(std::lround(holdout * n)));
+    const std::vector<int32_t> order = epoch_permutation(n, seed, d);
+    for (int k = 0; k < n; ++k) append_image(k < held ? &sp.held : &sp.train, s, of_digit[size_t(order[size_t(k)])]);
+  }
+  return sp;
+}
+
+// The images trained on, as one data set: the personal training samples first, then the replay images.
+Dataset training_pool(const Dataset& personal, const Mnist* mnist) {
+  Dataset pool = personal;
+  if (!mnist) return pool;
+  DIGITS_CHECK(mnist->train.rows == pool.rows && mnist->train.cols == pool.cols, "MNIST images are not 28x28");
+  pool.images.insert(pool.images.end(), mnist->train.images.begin(), mnist->train.images.end());
+  pool.labels.insert(pool.labels.end(), mnist->train.labels.begin(), mnist->train.labels.end());
+  pool.count += mnist->train.count;
+  return pool;
+}
+
+// Which images each step trains on: `personal` of the n_personal samples, each once per pass over them in a
+// fresh random order, then batch - personal replay images drawn at random from the n_replay after them
+// (none without MNIST).
+struct Plan {
+  int batch = 0, personal = 0, steps = 0;
+};
+
+Plan make_plan(const FinetuneOptions& opt, int n_personal, int n_replay) {
+  Plan p;
+  const int replay = n_replay > 0 ? int(std::lround(opt.replay * opt.batch)) : 0;
+  p.personal = std::max(1, std::min(opt.batch - replay, n_personal));
+  p.batch = p.personal + replay;
+  p.steps = int((int64_t(opt.epochs) * n_personal + p.personal - 1) / p.personal);
+  return p;
+}
+
+std::vector<int32_t> batch_indices(const Plan& p, int n_personal, int n_replay, uint64_t seed) {
+  std::vector<int32_t> idx;
+  idx.reserve(size_t(p.steps) * size_t(p.batch));
+  std::vector<int32_t> order;
+  size_t next = 0;
+  int pass = 0;
+  std::mt19937_64 rng(mix64(seed, 0x7265706c6179ull));
+  for (int s = 0; s < p.steps; ++s) {
+    for (int k = 0; k < p.personal; ++k) {
+      if (next == order.size()) order = epoch_permutation(n_personal, seed, pass++), next = 0;
+      idx.push_back(order[next++]);
+    }
+    for (int k = p.personal; k < p.batch; ++k) idx.push_back(n_personal + int32_t(rng() % uint64_t(n_replay)));
+  }
+  return idx;
+}
+
+// ---- measuring ----------------------------------------------------------------------------------------
+double accuracy_on(Model& model, const Dataset& d) {
+  const ResidentData r(model.backend(), d);
+  return evaluate(model, r, d).accuracy();
+}
+
+// The accuracies of the model as it is now: before (after == false) or after fine-tuning.
+void measure(Model& model, const FinetuneData& data, const Dataset& held, bool after, FinetuneResult* r) {
+  auto one = [&](const Dataset* d, Accuracy* a) {
+    if (!d || d->count == 0) return;
+    a->count = d->count;
+    (after ? a->after : a->before) = accuracy_on(model, *d);
+  };
+  one(&held, &r->held_back);
+  one(data.mnist ? &data.mnist->test : nullptr, &r->mnist_test);
+  one(data.check, &r->check);
+}
+
+double cpu_seconds_now() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+// ---- training ---------------------------------------------------------------------------------------
+constexpr int kReportEvery = 5;       // steps between progress reports (and loss checks)
+constexpr int kRecalibrateBatches = 20;  // clean batches of the plan that re-estimate batch-norm statistics
+constexpr int kEvalBatch = 500;       // images per forward pass when measuring
+
+// The planned steps, until done, cancelled or out of time. Reports progress and stops a diverged run.
+void run_steps(TrainStep& step, const ResidentData& pool, const int32_t* index, const Plan& plan,
+               const FinetuneOptions& opt, const DivergenceGuard& guard, FinetuneResult* r) {
+  const TrainConfig cfg = opt.train_config();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  step.reset_stats();
+  int since = 0;
+  for (int s = 0; s < plan.steps; ++s) {
+    if (opt.cancel && opt.cancel->load()) {
+      r->cancelled = true;
+      return;
+    }
+    if (opt.seconds > 0 && elapsed() >= opt.seconds) {
+      r->out_of_time = true;
+      break;
+    }
+    step.run(pool, index + size_t(s) * size_t(plan.batch), plan.batch, s, scheduled_lr(cfg, s, plan.steps));
+    r->steps = s + 1;
+    if (++since < kReportEvery && s + 1 < plan.steps) continue;
+    const StepStats st = step.read_stats();
+    guard.check_training(st.loss_sum, since * plan.batch, 1, s + 1);
+    if (opt.on_progress) opt.on_progress({s + 1, plan.steps, elapsed(), st.loss_sum / (since * plan.batch)});
+    step.reset_stats();
+    since = 0;
+  }
+}
+
+// Batch norm's running statistics moved with augmented batches; re-estimated on clean batches of the same
+// mix (as `digits train` does after augmented training), weights untouched.
+void recalibrate(Model& model, TrainStep& step, const ResidentData& pool, const int32_t* index, const Plan& plan) {
+  const int batches = std::min(plan.steps, kRecalibrateBatches);
+  for (int k = 0; k < batches; ++k)
+    model.recalibrate_batchnorm(step.gather(pool, index + size_t(k) * size_t(plan.batch), plan.batch), plan.batch,
+                                1.0f / float(k + 1));
+}
+
+// The fine-tuning proper: the pool and the plan on the backend, the steps, the recalibration.
+void train_on(Model& model, const Split& split, const FinetuneData& data, const FinetuneOptions& opt,
+              const std::string& base_path, FinetuneResult* r) {
+  Backend& be = model.backend();
+  const double cpu0 = cpu_seconds_now();
+  const auto t0 = std::chrono::steady_clock::now();
+  const ResidentData pool(be, training_pool(split.train, data.mnist));
+  const int n_personal = split.train.count, n_replay = pool.count - n_personal;
+  const Plan plan = make_plan(opt, n_personal, n_replay);
+  r->planned_steps = plan.steps;
+  Buffer<int32_t> index(be, size_t(plan.steps) * size_t(plan.batch));
+  index.upload(batch_indices(plan, n_personal, n_replay, opt.seed));
+  TrainStep step(be, model, opt.train_config(), plan.batch);
+  run_steps(step, pool, index.data(), plan, opt, DivergenceGuard(opt.lr, base_path), r);
+  if (!r->cancelled && r->steps > 0 && model.has_batchnorm()) recalibrate(model, step, pool, index.data(), plan);
+  be.synchronize();
+  r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r->cpu_seconds = cpu_seconds_now() - cpu0;
+}
+
+// ---- the personal model file ----------------------------------------------------------------------------
+std::string utc_now_iso8601() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void save_personal(const std::string& out, const std::string& base_path, const ModelFile& base, Model& model,
+                   const FinetuneOptions& opt, const FinetuneResult& r) {
+  auto base_meta = [&](const char* key, const std::string& fallback) {
+    const auto it = base.metadata.find(key);
+    return it == base.metadata.end() ? fallback : it->second;
+  };
+  const RunRecord run{base_meta(meta::kPreset, "custom"), opt.train_config(), 0, model.backend().name()};
+  ModelFile f = training_file(run, {1, r.steps, r.mnist_test.after}, model, nullptr);
+  f.metadata[meta::kDatasetCrc] = base_meta(meta::kDatasetCrc, "0");  // trained on, and replayed, the base's data
+  if (r.mnist_test.after < 0) f.metadata.erase(meta::kTestAccuracy);  // not measured: no number is better than a guess
+  f.metadata[meta::kFinetunedFrom] = fs::weakly_canonical(fs::absolute(base_path)).string();
+  f.metadata[meta::kPersonalSamples] = std::to_string(r.trained_on);
+  f.metadata[meta::kFinetunedAt] = utc_now_iso8601();
+  f.metadata[meta::kFinetune] = nlohmann::json{{"epochs", opt.epochs},       {"seconds", opt.seconds},
+                                               {"holdout", opt.holdout},     {"batch", opt.batch}, {"replay", opt.replay},
+                                               {"lr", opt.lr},               {"seed", opt.seed},
+                                               {"steps", r.steps},           {"planned_steps", r.planned_steps},
+                                               {"held_back", r.held_back.count}, {"mnist_replay", r.mnist_test.count > 0}}
+                                    .dump();
+  save_model_file(out, f);
+}
+
+}  // namespace
+
+// ---- the whole run --------------------------------------------------------------------------------------
+FinetuneResult finetune(Backend& be, const std::string& base_path, const FinetuneData& data,
+                        const FinetuneOptions& opt, const std::string& out_path) {
+  opt.validate();
+  DIGITS_CHECK(data.samples && data.samples->count > 0, "no personal samples to fine-tune on");
+  DIGITS_CHECK(data.samples->rows == 28 && data.samples->cols == 28, "personal samples must be 28x28 (load_samples)");
+  check_personal_out(out_path, base_path);
+  ModelFile base;
+  const auto model = load_model(be, base_path, std::max(opt.batch, kEvalBatch), &base);
+  const Split split = split_samples(*data.samples, opt.holdout, opt.seed);
+  FinetuneResult r;
+  r.trained_on = split.train.count;
+  measure(*model, data, split.held, false, &r);
+  train_on(*model, split, data, opt, base_path, &r);
+  if (r.cancelled) return r;
+  measure(*model, data, split.held, true, &r);
+  if (opt.cancel && opt.cancel->load()) {
+    r.cancelled = true;
+    return r;
+  }
+  save_personal(out_path, base_path, base, *model, opt, r);
+  return r;
+}
+
+}  // namespace digits

@@ -1,0 +1,81 @@
+// Fine-tuning a trained model on a person's own samples (sample_store.h), so that their writing is read
+// right: augmented samples mixed with MNIST replay in every batch (so MNIST accuracy holds), through the
+// same TrainStep as `digits train`, on any backend. Made for a worker thread: a progress callback, a cancel
+// flag, and a result written atomically only when the run completes (a cancelled or failed run leaves the
+// previous file as it was).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "backend.h"
+#include "mnist_idx.h"
+#include "train_config.h"
+
+namespace digits {
+
+struct FinetuneProgress {
+  int step = 0, steps = 0;  // steps done, of the run
+  double seconds = 0;       // of training so far
+  double loss = 0;          // mean training loss of the steps since the last report
+};
+
+struct FinetuneOptions {
+  int epochs = 15;        // passes over the personal training samples (each seen once per pass, augmented)
+  double seconds = 0;     // > 0: stop training after this many seconds, even with epochs left
+  double holdout = 0.2;   // of each digit's samples, held back (never trained on) to measure on
+  int batch = 64;         // images per step: personal samples and MNIST replay
+  double replay = 0.875;  // of each batch, MNIST images (when MNIST is given); the rest personal samples
+  float lr = 1e-4f;       // Adam, a tenth of it warming up over the first 10% of steps, then cosine decay
+  uint64_t seed = 1;      // the holdout split, the batches, augmentation, dropout
+  std::function<void(const FinetuneProgress&)> on_progress;  // called from the fine-tuning thread
+  const std::atomic<bool>* cancel = nullptr;                  // set it (any thread) to stop before saving
+
+  void validate() const;  // throws digits::Error naming the setting out of range
+  TrainConfig train_config() const;  // the step's recipe: Adam, cosine, augmentation on (kDefaultAugment)
+};
+
+// What the fine-tuning reads: the person's samples (28x28, as load_samples gives them) and, when found,
+// MNIST for replay (train) and measuring (test). `check`: more labelled samples to measure on, never
+// trained on (e.g. a style's other samples); may be null.
+struct FinetuneData {
+  const Dataset* samples = nullptr;  // required, count > 0
+  const Mnist* mnist = nullptr;      // null: no replay, no MNIST accuracy
+  const Dataset* check = nullptr;
+};
+
+struct Accuracy {
+  int count = 0;
+  double before = -1, after = -1;  // -1: not measured (nothing to measure on)
+};
+
+struct FinetuneResult {
+  bool cancelled = false;  // stopped by the cancel flag: nothing was written
+  bool out_of_time = false;  // stopped by options.seconds before the last step (the model is still saved)
+  int trained_on = 0;      // personal samples trained on
+  Accuracy held_back, mnist_test, check;
+  int steps = 0, planned_steps = 0;
+  double seconds = 0, cpu_seconds = 0;  // of the training steps (wall clock; this process's CPU time)
+};
+
+// Fine-tunes the model in `base_path` and writes it to `out_path` with the base model, sample count and
+// date in its metadata. Throws digits::Error for bad options, an unusable base model, or an out_path that
+// check_personal_out refuses.
+FinetuneResult finetune(Backend& be, const std::string& base_path, const FinetuneData& data,
+                        const FinetuneOptions& opt, const std::string& out_path);
+
+// Refuses (throws) a fine-tuned model's destination that would overwrite a bundled model (any file in a
+// data/models folder) or the base model itself (the same file by any name); also checks it is writable.
+void check_personal_out(const std::string& out_path, const std::string& base_path);
+
+// Metadata keys of a fine-tuned model, besides those of every model file (model.h meta::).
+namespace meta {
+inline constexpr const char* kFinetunedFrom = "finetuned_from";        // the base model's path
+inline constexpr const char* kPersonalSamples = "personal_samples";    // samples trained on
+inline constexpr const char* kFinetunedAt = "finetuned_at";            // UTC, ISO 8601: 2026-12-02T06:10:00Z
+inline constexpr const char* kFinetune = "finetune";                   // JSON: the options and the steps run
+}  // namespace meta
+
+}  // namespace digits

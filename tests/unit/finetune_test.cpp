@@ -1,0 +1,191 @@
+// Fine-tuning on personal samples, with a tiny network trained here on the synthetic set: a "personal style"
+// (the synthetic digits inverted, which the base model never saw) is learnt while the replayed set holds;
+// the holdout split, the metadata, progress, cancelling (nothing written) and the refused destinations.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "backend.h"
+#include "error.h"
+#include "finetune.h"
+#include "model.h"
+#include "model_file.h"
+#include "testing/error_of.h"
+#include "testing/files.h"
+#include "testing/run_cli.h"
+#include "testing/synthetic.h"
+#include "trainer.h"
+
+namespace digits {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+// The synthetic digits drawn in another hand: ink and paper swapped.
+Dataset personal_style(int count, uint64_t seed) {
+  Dataset d = testing::synthetic_split(count, seed);
+  for (auto& v : d.images) v = uint8_t(255 - v);
+  return d;
+}
+
+class Finetune : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    base_ = tmp_.file("base.safetensors");
+    TrainOptions o;
+    o.preset = "custom";
+    o.spec = NetSpec::parse("conv(8,5) relu maxpool(2) flatten dense(32) relu dense(10)");
+    o.cfg.epochs = 3;
+    o.cfg.batch = 32;
+    o.cfg.optimizer = OptimizerKind::Adam;
+    o.cfg.lr = 3e-3f;
+    o.out = base_;
+    std::ostringstream log;
+    o.log = &log;
+    train(*be_, mnist_, o);
+  }
+  FinetuneOptions quick() const {
+    FinetuneOptions f;
+    f.epochs = 40;
+    f.batch = 32;
+    f.replay = 0.5;
+    f.lr = 2e-3f;
+    return f;
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<Backend> be_ = make_cpu_backend(0);
+  const Mnist mnist_ = testing::synthetic_mnist();
+  const Dataset samples_ = personal_style(100, 21), check_ = personal_style(200, 22);
+  std::string base_;
+};
+
+TEST_F(Finetune, LearnsThePersonalStyleAndKeepsTheReplayedSet) {
+  const FinetuneResult r = finetune(*be_, base_, {&samples_, &mnist_, &check_}, quick(), tmp_.file("p.safetensors"));
+  EXPECT_FALSE(r.cancelled);
+  EXPECT_GT(r.steps, 0);
+  EXPECT_EQ(r.steps, r.planned_steps);
+  EXPECT_EQ(r.check.count, 200);
+  EXPECT_LT(r.check.before, 0.5) << "the base model must not read the style already";
+  EXPECT_GE(r.check.after, 0.9);
+  EXPECT_GE(r.held_back.after, 0.8);
+  EXPECT_GE(r.mnist_test.before, 0.9);
+  EXPECT_GE(r.mnist_test.after, r.mnist_test.before - 0.05);
+  EXPECT_GT(r.cpu_seconds, 0);
+  // The saved model reads the style as measured.
+  auto model = load_model(*be_, tmp_.file("p.safetensors"), 200);
+  const ResidentData resident(*be_, check_);
+  EXPECT_DOUBLE_EQ(evaluate(*model, resident, check_).accuracy(), r.check.after);
+}
+
+TEST_F(Finetune, HoldsBackAFractionOfEachDigit) {
+  FinetuneOptions o = quick();
+  o.epochs = 1;
+  o.holdout = 0.25;
+  const FinetuneResult r = finetune(*be_, base_, {&samples_, nullptr, nullptr}, o, tmp_.file("p.safetensors"));
+  int expected_held = 0;
+  for (int d = 0; d < 10; ++d) {
+    const int n = int(std::count(samples_.labels.begin(), samples_.labels.end(), uint8_t(d)));
+    expected_held += std::min(n - 1, int(std::lround(0.25 * n)));
+  }
+  EXPECT_EQ(r.held_back.count, expected_held);
+  EXPECT_EQ(r.trained_on + r.held_back.count, samples_.count);
+  EXPECT_EQ(r.mnist_test.count, 0) << "no MNIST: nothing replayed, nothing measured";
+  o.holdout = 0;
+  EXPECT_EQ(finetune(*be_, base_, {&samples_, nullptr, nullptr}, o, tmp_.file("p.safetensors")).held_back.count, 0);
+}
+
+TEST_F(Finetune, RecordsTheBaseTheSamplesAndTheDate) {
+  const std::string out = tmp_.file("p.safetensors");
+  FinetuneOptions o = quick();
+  o.epochs = 2;
+  const FinetuneResult r = finetune(*be_, base_, {&samples_, &mnist_, nullptr}, o, out);
+  const ModelFile f = load_model_file(out), base = load_model_file(base_);
+  EXPECT_EQ(f.metadata.at(meta::kFinetunedFrom), fs::canonical(base_).string());
+  EXPECT_EQ(f.metadata.at(meta::kPersonalSamples), std::to_string(r.trained_on));
+  EXPECT_TRUE(std::regex_match(f.metadata.at(meta::kFinetunedAt), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
+      << f.metadata.at(meta::kFinetunedAt);
+  const auto j = nlohmann::json::parse(f.metadata.at(meta::kFinetune));
+  EXPECT_EQ(j.at("steps").get<int>(), r.steps);
+  EXPECT_EQ(j.at("epochs").get<int>(), 2);
+  for (const char* same : {meta::kSpec, meta::kPreset, meta::kInputScale, meta::kDatasetCrc})
+    EXPECT_EQ(f.metadata.at(same), base.metadata.at(same)) << same;
+  EXPECT_NEAR(std::stod(f.metadata.at(meta::kTestAccuracy)), r.mnist_test.after, 1e-5) << "the fine-tuned model's own";
+}
+
+TEST_F(Finetune, ReportsProgressAndCancelsWithoutWriting) {
+  const std::string out = tmp_.file("p.safetensors");
+  testing::write_bytes(out, {'o', 'l', 'd'});
+  std::atomic<bool> cancel{false};
+  std::vector<int> steps;
+  FinetuneOptions o = quick();
+  o.on_progress = [&](const FinetuneProgress& p) {
+    steps.push_back(p.step);
+    EXPECT_GT(p.steps, 10);
+    EXPECT_TRUE(std::isfinite(p.loss));
+    if (p.step >= 10) cancel = true;
+  };
+  o.cancel = &cancel;
+  const FinetuneResult r = finetune(*be_, base_, {&samples_, &mnist_, nullptr}, o, out);
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_EQ(r.steps, 10);
+  EXPECT_EQ(steps, (std::vector<int>{5, 10}));
+  EXPECT_EQ(testing::read_bytes(out), (testing::Bytes{'o', 'l', 'd'})) << "the previous model stays as it was";
+  EXPECT_EQ(testing::listing(tmp_.path()).size(), 2u) << "no temporary left";
+}
+
+TEST_F(Finetune, NeverOverwritesTheBaseOrABundledModel) {
+  EXPECT_NE(testing::error_of([&] { check_personal_out(base_, base_); }).find("base model itself"), std::string::npos);
+  fs::create_symlink(base_, tmp_.file("link.safetensors"));
+  EXPECT_NE(testing::error_of([&] { check_personal_out(tmp_.file("link.safetensors"), base_); }).find("base model"),
+            std::string::npos);
+  fs::create_directories(tmp_.file("data/models"));
+  const std::string bundled = tmp_.file("data/models/personal.safetensors");
+  EXPECT_NE(testing::error_of([&] { check_personal_out(bundled, base_); }).find("bundled"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] {
+              finetune(*be_, base_, {&samples_, &mnist_, nullptr}, quick(), std::string(DIGITS_SOURCE_DIR) +
+                                                                                "/data/models/default.safetensors");
+            }).find("bundled"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(bundled));
+  check_personal_out(tmp_.file("fine.safetensors"), base_);  // anywhere else is fine
+}
+
+TEST_F(Finetune, RefusesBadOptions) {
+  FinetuneOptions o = quick();
+  o.holdout = 1;
+  EXPECT_NE(testing::error_of([&] { o.validate(); }).find("--holdout"), std::string::npos);
+  o = quick();
+  o.epochs = 0;
+  EXPECT_NE(testing::error_of([&] { o.validate(); }).find("--epochs"), std::string::npos);
+  const Dataset none = testing::synthetic_split(0, 1);
+  EXPECT_NE(testing::error_of([&] { finetune(*be_, base_, {&none, nullptr, nullptr}, quick(), tmp_.file("p")); })
+                .find("no personal samples"),
+            std::string::npos);
+}
+
+// The command refuses before any work, with what to do, and exits 1.
+TEST(FinetuneCli, RefusesAnEmptyStoreAndTheBundledFolder) {
+  TempDir tmp;
+  fs::create_directories(tmp.file("samples/4"));
+  const std::string bundled = std::string(DIGITS_SOURCE_DIR) + "/data/models/mine.safetensors";
+  auto r = testing::run_digits("finetune --device cpu --samples " + tmp.file("samples") + " --out " + tmp.file("p.st"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("no usable samples"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("window"), std::string::npos) << r.output;
+  r = testing::run_digits("finetune --device cpu --samples " + tmp.file("samples") + " --out " + bundled);
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("bundled"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(bundled));
+  r = testing::run_digits("finetune --device cpu --holdout 1.5 --samples " + tmp.file("samples"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("--holdout"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace digits
