@@ -48,7 +48,8 @@ enum MenuId {
   ID_LEARN,
   ID_UNDO_CORRECTION,
   ID_USE_BUNDLED,
-  ID_USE_PERSONAL
+  ID_USE_PERSONAL,
+  ID_LEARN_BUTTON  // not ID_LEARN: the menu item's update-UI text (with its accelerator) would reach the button
 };
 
 // Learn stops training after this long (the model is still saved): the window is never busy for minutes.
@@ -213,7 +214,7 @@ wxSizer* MainFrame::BuildControls(wxWindow* root) {
   multi_->SetValue(true);
   multi_->SetToolTip(_("Segment the drawing into digits and read them left to right"));
   auto* learn = new wxBoxSizer(wxHORIZONTAL);
-  learn_ = new wxButton(root, ID_LEARN, _("Learn my handwriting"));
+  learn_ = new wxButton(root, ID_LEARN_BUTTON, _("Learn my handwriting"));
   learn_->SetToolTip(_("Fine-tune the model on the samples you corrected, then read with it (Ctrl+L)"));
   gauge_ = new wxGauge(root, wxID_ANY, 100, wxDefaultPosition, wxSize(100, -1));
   gauge_->Hide();
@@ -263,7 +264,7 @@ void MainFrame::BuildLayout() {
   preview_ = new InputPreview(root);
   right->Add(preview_, 1, wxEXPAND | wxTOP, 4);
   message_ = new wxStaticText(root, wxID_ANY, "", wxDefaultPosition, wxDefaultSize, wxST_NO_AUTORESIZE);
-  message_->SetMinSize(wxSize(300, 3 * message_->GetCharHeight()));
+  message_->SetMinSize(wxSize(300, 4 * message_->GetCharHeight()));
   right->Add(message_, 0, wxEXPAND | wxTOP | wxBOTTOM, 8);
   main->Add(right, 2, wxEXPAND | wxRIGHT, 12);
 
@@ -273,7 +274,7 @@ void MainFrame::BuildLayout() {
   Bind(wxEVT_BUTTON, &MainFrame::OnOpenImage, this, wxID_OPEN);
   Bind(wxEVT_SLIDER, &MainFrame::OnPenWidth, this, ID_PEN);
   Bind(wxEVT_CHECKBOX, &MainFrame::OnMultiDigit, this, ID_MULTI);
-  Bind(wxEVT_BUTTON, &MainFrame::OnLearn, this, ID_LEARN);
+  Bind(wxEVT_BUTTON, &MainFrame::OnLearn, this, ID_LEARN_BUTTON);
   paint_->SetFocus();
 }
 
@@ -606,7 +607,7 @@ void MainFrame::ShowCounts() {
     bars_->SetCounts(counts);
   });
   counts_title_->SetLabel(
-      wxString::Format(_("Your samples per digit (%d in all). Misread? Click the right digit or press its key."), total));
+      wxString::Format(_("Your samples per digit (%d). Misread? Click the right one."), total));
 }
 
 GrayImage MainFrame::SampleImage() {
@@ -749,18 +750,17 @@ void MainFrame::OnLearned(const LearnResult& r) {
     return;
   }
   const FinetuneResult& f = r.result;
-  wxString text = wxString::Format(_("Learned your handwriting from %d samples in %.1f s (%s)."), f.trained_on,
-                                   f.seconds, wxString::FromUTF8(r.backend));
+  wxString text = wxString::Format(_("Learned from %d samples in %.1f s."), f.trained_on, f.seconds);
   if (f.held_back.count > 0)
-    text += wxString::Format(_("\nHeld-back samples: %s -> %s."), percent(f.held_back.before), percent(f.held_back.after));
+    text += wxString::Format(_(" Held back: %s -> %s;"), percent(f.held_back.before), percent(f.held_back.after));
   text += r.mnist ? wxString::Format(_(" MNIST test: %s -> %s."), percent(f.mnist_test.before), percent(f.mnist_test.after))
-                  : _("\nMNIST not found: no replay (see --data).");
+                  : _(" MNIST not found: no replay (see --data).");
   if (!r.skipped.empty()) text += wxString::Format(_("\n%zu unreadable samples skipped (see stderr)."), r.skipped.size());
   for (const std::string& s : r.skipped) std::fprintf(stderr, "digits-gui: skipped sample %s\n", s.c_str());
-  load_note_ = text + "\n" + _("Now reading with your personal model (Model > Use the bundled model to switch back).");
-  Log(wxString::Format("learned samples=%d seconds=%.1f held_back=%s->%s mnist=%s->%s", f.trained_on, f.seconds,
+  load_note_ = text + "\n" + _("Now reading with your personal model (Model menu: back to the bundled one).");
+  Log(wxString::Format("learned samples=%d seconds=%.1f held_back=%s->%s mnist=%s->%s on %s", f.trained_on, f.seconds,
                        percent(f.held_back.before), percent(f.held_back.after), percent(f.mnist_test.before),
-                       percent(f.mnist_test.after))
+                       percent(f.mnist_test.after), wxString::FromUTF8(r.backend))
           .utf8_string());
   UseModel(personal_path_);
 }

@@ -6,6 +6,7 @@
 # model it wrote, and the same style drawn again, at a size and place not corrected, must read 1. A 7 must still
 # read 7. Last, Learn again and close the window at once: the run is cancelled and the personal model file
 # stays byte for byte as it was. MNIST replay when MNIST_DIR (or data/mnist) has it.
+# DIGITS_LEARN_SCREENSHOT=FILE also captures the window after learning (docs/screenshot_learned.png).
 #   usage: tests/gui/learn_test.sh DIGITS_GUI MODEL_FILE
 set -u
 
@@ -102,6 +103,7 @@ echo "the window reads with $personal"
 for v in "100 20" "92 -20" "108 10"; do
   euro_one "continental 1 after learning" $v
   [ "$(digits_of "$READ_LINE")" = 1 ] || { xdraw_show_logs; xdraw_fail "after learning a continental 1 still reads '$(digits_of "$READ_LINE")'"; }
+  if [ -n "${DIGITS_LEARN_SCREENSHOT:-}" ]; then capture_window "$DIGITS_LEARN_SCREENSHOT"; DIGITS_LEARN_SCREENSHOT=; fi
   clear_canvas
 done
 since=$(log_lines); glyph 7 $(((CW - S0 * 6 / 10) / 2)) $(((CH - S0) / 2)) $S0; expect_read "a plain 7 after learning" 7 "$since"
