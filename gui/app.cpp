@@ -1,6 +1,6 @@
-// digits-gui entry point: parses --model, --device, --threads, --samples, --data, --log-predictions and an image to open before
-// wxWidgets starts (so --help and argument errors need no display), shows the MainFrame, and makes sure no
-// exception ends the program: anything that escapes a handler is reported in the window.
+// digits-gui entry point: parses --model, --device, --threads, --samples, --data, --log-predictions and an
+// image to open before wxWidgets starts (so --help and argument errors need no display), shows the MainFrame,
+// and makes sure no exception ends the program: anything that escapes a handler is reported in the window.
 #include <wx/app.h>
 #include <wx/image.h>
 #include <wx/log.h>

@@ -656,13 +656,13 @@ void MainFrame::Correct(int digit) {
 
 void MainFrame::OnDigitCorrected(wxCommandEvent& event) { Correct(event.GetInt()); }
 
-// A digit key (no modifiers) on a canvas with ink says which digit it is; every other key goes on.
+// A digit key (no Ctrl or Alt) on a canvas with ink says which digit it is; every other key goes on.
 void MainFrame::OnCharHook(wxKeyEvent& event) {
   const int key = event.GetKeyCode();
   int digit = -1;
   if (key >= '0' && key <= '9') digit = key - '0';
   if (key >= WXK_NUMPAD0 && key <= WXK_NUMPAD9) digit = key - WXK_NUMPAD0;
-  if (digit < 0 || event.HasAnyModifiers() || paint_->IsBlank()) {
+  if (digit < 0 || event.HasModifiers() || paint_->IsBlank()) {  // Shift allowed: digits on AZERTY
     event.Skip();
     return;
   }
@@ -704,6 +704,7 @@ void MainFrame::StartLearning() {
     ShowMessage(_("No samples yet. Draw a digit; when it is misread, click the right digit under the bars (or "
                   "press its key) to save it. Save a few of each, then press Learn my handwriting."),
                 true);
+    Log("learn: no samples in " + store_->dir());
     return;
   }
   if (base_model_.empty()) {
@@ -753,9 +754,12 @@ void MainFrame::OnLearned(const LearnResult& r) {
   wxString text = wxString::Format(_("Learned from %d samples in %.1f s."), f.trained_on, f.seconds);
   if (f.held_back.count > 0)
     text += wxString::Format(_(" Held back: %s -> %s;"), percent(f.held_back.before), percent(f.held_back.after));
-  text += r.mnist ? wxString::Format(_(" MNIST test: %s -> %s."), percent(f.mnist_test.before), percent(f.mnist_test.after))
-                  : _(" MNIST not found: no replay (see --data).");
-  if (!r.skipped.empty()) text += wxString::Format(_("\n%zu unreadable samples skipped (see stderr)."), r.skipped.size());
+  if (r.mnist)
+    text += wxString::Format(_(" MNIST test: %s -> %s."), percent(f.mnist_test.before), percent(f.mnist_test.after));
+  else
+    text += _(" MNIST not found: no replay (see --data).");
+  if (!r.skipped.empty())
+    text += wxString::Format(_("\n%zu unreadable samples skipped (see stderr)."), r.skipped.size());
   for (const std::string& s : r.skipped) std::fprintf(stderr, "digits-gui: skipped sample %s\n", s.c_str());
   load_note_ = text + "\n" + _("Now reading with your personal model (Model menu: back to the bundled one).");
   Log(wxString::Format("learned samples=%d seconds=%.1f held_back=%s->%s mnist=%s->%s on %s", f.trained_on, f.seconds,

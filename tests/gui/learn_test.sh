@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# GUI test (ctest label `gui`): teach the window a handwriting. A continental 1 (a long flag from well down the
-# left side, then the stem) that the bundled model reads as 7 is drawn and corrected with the key "1" several
-# times (sizes and places vary a little; one correction is undone with Ctrl+Shift+Z and made again), saved in
-# a temporary XDG_DATA_HOME; then Ctrl+L (Learn my handwriting) fine-tunes, the window switches to the personal
-# model it wrote, and the same style drawn again, at a size and place not corrected, must read 1. A 7 must still
-# read 7. Last, Learn again and close the window at once: the run is cancelled and the personal model file
-# stays byte for byte as it was. MNIST replay when MNIST_DIR (or data/mnist) has it.
-# DIGITS_LEARN_SCREENSHOT=FILE also captures the window after learning (docs/screenshot_learned.png).
+# GUI test (ctest label `gui`): teach the window a handwriting. Learn with no samples says what to do. A
+# continental 1 (a long flag from well down the left side, then the stem) that the bundled model reads as 7 is
+# drawn and corrected with the key "1" several times (sizes and places vary a little; one correction is undone
+# with Ctrl+Shift+Z and made again), saved in a temporary XDG_DATA_HOME; then Ctrl+L (Learn my handwriting)
+# fine-tunes, the window switches to the personal model it wrote, and the same style drawn again, at sizes and
+# places not corrected, must read 1; a plain 7 must still read 7. Last, Learn again and close the window at
+# once: the run is cancelled and the personal model file stays byte for byte as it was. MNIST replay when
+# MNIST_DIR (or data/mnist) has it. DIGITS_LEARN_SCREENSHOT=FILE also captures the window after learning.
 #   usage: tests/gui/learn_test.sh DIGITS_GUI MODEL_FILE
 set -u
 
@@ -68,6 +68,11 @@ clear_canvas() {
   key Escape
   settled_line "$since" >/dev/null || exit 1
 }
+
+# ---- Learn with no samples says what to do (and starts nothing) ----
+key ctrl+l
+wait_err "digits-gui: learn: no samples in $samples" 5
+echo "Learn with an empty store: told what to do"
 
 # ---- before: the style is misread; correct it ----
 misread=0 n=0
