@@ -72,7 +72,8 @@ TEST_F(Finetune, LearnsThePersonalStyleAndKeepsTheReplayedSet) {
   EXPECT_EQ(r.steps, r.planned_steps);
   EXPECT_EQ(r.check.count, 200);
   EXPECT_LT(r.check.before, 0.5) << "the base model must not read the style already";
-  EXPECT_GE(r.check.after, 0.9);
+  EXPECT_GE(r.check.after, 0.8);
+  EXPECT_GE(r.check.after - r.check.before, 0.4);
   EXPECT_GE(r.held_back.after, 0.8);
   EXPECT_GE(r.mnist_test.before, 0.9);
   EXPECT_GE(r.mnist_test.after, r.mnist_test.before - 0.05);
