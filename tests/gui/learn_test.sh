@@ -5,8 +5,9 @@
 # with Ctrl+Shift+Z and made again), saved in a temporary XDG_DATA_HOME; then Ctrl+L (Learn my handwriting)
 # fine-tunes, the window switches to the personal model it wrote, and the same style drawn again, at sizes and
 # places not corrected, must read 1; a plain 7 must still read 7. Last, Learn again and close the window at
-# once: the run is cancelled and the personal model file stays byte for byte as it was. MNIST replay when
-# MNIST_DIR (or data/mnist) has it. DIGITS_LEARN_SCREENSHOT=FILE also captures the window after learning.
+# once: the run is cancelled and the personal model file stays byte for byte as it was. Started again without
+# --model, the window reads with the personal model; Model > Use the bundled model (Alt+M, B) misreads the 1
+# as 7 again. MNIST replay when MNIST_DIR (or data/mnist) has it. DIGITS_LEARN_SCREENSHOT=FILE also captures the window after learning.
 #   usage: tests/gui/learn_test.sh DIGITS_GUI MODEL_FILE
 set -u
 
@@ -129,4 +130,19 @@ GUI_PID=
 grep -q "closing: learning cancelled" "$GUI_ERR" || { xdraw_show_logs; xdraw_fail "closing did not cancel the learning"; }
 [ "$(sha256sum <"$personal")" = "$before" ] || xdraw_fail "closing while learning changed $personal"
 echo "closed while learning: cancelled in $((($(now_ms) - t0) / 1000)) s, the personal model unchanged"
+
+# ---- started again without --model: the personal model; Model > Use the bundled model switches back ----
+unset DIGITS_MODEL
+mkdir -p "$work/again"
+gui_start "$work/again" "$GUI" --device cpu
+grep -q "model $personal\$" "$GUI_ERR" || { xdraw_show_logs; xdraw_fail "started without --model, the window did not load $personal"; }
+euro_one "restarted with the personal model" 100 0
+[ "$(digits_of "$READ_LINE")" = 1 ] || { xdraw_show_logs; xdraw_fail "the personal model at start read '$(digits_of "$READ_LINE")'"; }
+since=$(log_lines)
+key alt+m b  # Model > Use the bundled model
+wait_err "model .*data/models/default.safetensors\$" 20
+READ_LINE=$(settled_line "$since") || exit 1
+echo "Model > Use the bundled model: read '$(digits_of "$READ_LINE")'"
+[ "$(digits_of "$READ_LINE")" = 7 ] || { xdraw_show_logs; xdraw_fail "the bundled model again should misread it as 7"; }
+quit_gui
 echo "$XDRAW_WHO: PASS"
