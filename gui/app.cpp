@@ -1,6 +1,6 @@
-// digits-gui entry point: parses --model, --device, --threads, --log-predictions and an image to open before
-// wxWidgets starts (so --help and argument errors need no display), shows the MainFrame, and makes sure no
-// exception ends the program: anything that escapes a handler is reported in the window.
+// digits-gui entry point: parses --model, --device, --threads, --samples, --data, --log-predictions and an
+// image to open before wxWidgets starts (so --help and argument errors need no display), shows the MainFrame,
+// and makes sure no exception ends the program: anything that escapes a handler is reported in the window.
 #include <wx/app.h>
 #include <wx/image.h>
 #include <wx/log.h>
@@ -19,11 +19,17 @@ namespace digits::gui {
 namespace {
 
 const char* const kUsage =
-    "usage: digits-gui [--model FILE] [--device auto|cpu|cuda] [--threads N] [--log-predictions] [IMAGE]\n"
+    "usage: digits-gui [--model FILE] [--device auto|cpu|cuda] [--threads N] [--samples DIR] [--data DIR]\n"
+    "                  [--log-predictions] [IMAGE]\n"
     "  IMAGE               an image file (PNG, JPEG, PGM) to open and read at start\n"
-    "  --model FILE        model file (default: the bundled model, or $DIGITS_MODEL)\n"
+    "  --model FILE        model file (default: your personal model when Learn made one, else the bundled\n"
+    "                      model, or $DIGITS_MODEL)\n"
     "  --device D          auto (CUDA when present), cpu or cuda (default: $DIGITS_DEVICE, else auto)\n"
     "  --threads N         CPU threads for inference (default 1; 0 = all cores)\n"
+    "  --samples DIR       where corrected drawings are saved, DIR/0 .. DIR/9 (default:\n"
+    "                      $XDG_DATA_HOME/digits/samples, else ~/.local/share/digits/samples)\n"
+    "  --data DIR          MNIST, replayed by Learn so MNIST accuracy holds (default: $MNIST_DIR, else\n"
+    "                      data/mnist; without it Learn runs without replay)\n"
     "  --log-predictions   print each prediction as one JSON line on stdout\n"
     "GTK options such as --display are passed on.\n";
 
@@ -57,15 +63,23 @@ Parse parse_args(int argc, char** argv, GuiOptions& opt) {
     if (eq != std::string::npos) {
       value = a.substr(eq + 1);
       a = a.substr(0, eq);
-    } else if (a == "--model" || a == "--device" || a == "--threads") {
+    } else if (a == "--model" || a == "--device" || a == "--threads" || a == "--samples" || a == "--data") {
       if (i + 1 >= argc) {
         std::fprintf(stderr, "digits-gui: %s needs a value\n%s", a.c_str(), kUsage);
         return Parse::Error;
       }
       value = argv[++i];
     }
+    if ((a == "--samples" || a == "--data") && value.empty()) {
+      std::fprintf(stderr, "digits-gui: %s needs a folder\n%s", a.c_str(), kUsage);
+      return Parse::Error;
+    }
     if (a == "--model") {
       opt.model = value;
+    } else if (a == "--samples") {
+      opt.samples = value;
+    } else if (a == "--data") {
+      opt.data = value;
     } else if (a == "--device") {
       device = value;
     } else if (a == "--threads") {

@@ -70,4 +70,16 @@ void Drawing::clear() {
   paper_ = {};
 }
 
+GrayImage crop_digit(const GrayImage& img, int x0, int y0, int x1, int y1) {
+  const int m = std::max(x1 - x0, y1 - y0) / 4;
+  GrayImage out;
+  out.width = std::max(1, x1 - x0 + 2 * m);
+  out.height = std::max(1, y1 - y0 + 2 * m);
+  out.pixels.assign(size_t(out.width) * size_t(out.height), img.pixels.empty() ? 255 : img.at(0, 0));
+  for (int y = std::max(0, y0); y < std::min(y1, img.height); ++y)
+    for (int x = std::max(0, x0); x < std::min(x1, img.width); ++x)
+      out.pixels[size_t(y - y0 + m) * size_t(out.width) + size_t(x - x0 + m)] = img.at(x, y);
+  return out;
+}
+
 }  // namespace digits::gui

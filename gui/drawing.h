@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "image_io.h"
+
 namespace digits::gui {
 
 struct PointD {
@@ -63,5 +65,10 @@ class Drawing {
   bool drawing_ = false;
   RectD paper_;  // meaningful when !blank()
 };
+
+// One digit of a drawing with several, to save as a sample: the box [x0, x1) x [y0, y1) of `img` with a margin
+// of a quarter of the box's longer side on every side, filled with the paper (the image's top-left pixel), so
+// that a neighbouring digit never comes along. Parts of the box outside the image are paper too.
+GrayImage crop_digit(const GrayImage& img, int x0, int y0, int x1, int y1);
 
 }  // namespace digits::gui

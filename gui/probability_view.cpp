@@ -1,12 +1,16 @@
-// ProbabilityView: ten vertical bars 0..9 with the percentage above each.
+// ProbabilityView: ten vertical bars 0..9 with the percentage above each, sample counts under the labels.
 #include "probability_view.h"
 
+#include <wx/cursor.h>
 #include <wx/dcbuffer.h>
+#include <wx/intl.h>
 #include <wx/settings.h>
 
 #include <algorithm>
 
 namespace digits::gui {
+
+wxDEFINE_EVENT(EVT_DIGIT_CORRECTED, wxCommandEvent);
 
 namespace {
 const wxColour kBar(150, 170, 200);
@@ -17,7 +21,36 @@ ProbabilityView::ProbabilityView(wxWindow* parent)
     : wxPanel(parent, wxID_ANY, wxDefaultPosition, wxSize(320, 170)) {
   SetBackgroundStyle(wxBG_STYLE_PAINT);
   SetMinSize(wxSize(260, 140));
+  SetToolTip(_("Misread? Click the right digit (or press its key) to save the drawing as your sample of it.\n"
+               "Under each digit: how many samples of it you have."));
+  SetCursor(wxCursor(wxCURSOR_HAND));
   Bind(wxEVT_PAINT, &ProbabilityView::OnPaint, this);
+  Bind(wxEVT_LEFT_DOWN, &ProbabilityView::OnLeftDown, this);
+}
+
+void ProbabilityView::SetCounts(const std::array<int, 10>& counts) {
+  counts_ = counts;
+  Refresh(false);
+}
+
+// A click in a digit's column (bar, label or count) says the drawing is that digit.
+void ProbabilityView::OnLeftDown(wxMouseEvent& event) {
+  const int w = GetClientSize().x;
+  if (w <= 0) return;
+  const int digit = std::clamp(event.GetX() * 10 / w, 0, 9);
+  wxCommandEvent ev(EVT_DIGIT_CORRECTED, GetId());
+  ev.SetEventObject(this);
+  ev.SetInt(digit);
+  ProcessWindowEvent(ev);
+}
+
+void ProbabilityView::DrawCounts(wxDC& dc, double slot, int y) const {
+  dc.SetTextForeground(wxSystemSettings::GetColour(wxSYS_COLOUR_GRAYTEXT));
+  for (int k = 0; k < 10; ++k) {
+    const wxString n = wxString::Format("%d", counts_[size_t(k)]);
+    const wxSize te = dc.GetTextExtent(n);
+    dc.DrawText(n, int(k * slot + (slot - te.x) / 2), y);
+  }
 }
 
 void ProbabilityView::SetProbabilities(const std::array<float, 10>& probs) {
@@ -41,8 +74,8 @@ void ProbabilityView::OnPaint(wxPaintEvent&) {
   const wxFont small = GetFont().Scaled(0.85f);
   dc.SetFont(small);
   const int text_h = dc.GetCharHeight();
-  // Layout: a percentage row on top, bars, then the class labels 0..9 along the bottom.
-  const int top = text_h + 4, bottom = sz.y - text_h - 4, bar_h = std::max(1, bottom - top);
+  // Layout: a percentage row on top, bars, the class labels 0..9, then the sample counts along the bottom.
+  const int top = text_h + 4, bottom = sz.y - 2 * text_h - 6, bar_h = std::max(1, bottom - top);
   const double slot = sz.x / 10.0;
   const int best = has_ ? int(std::max_element(probs_.begin(), probs_.end()) - probs_.begin()) : -1;
   dc.SetPen(wxPen(fg.ChangeLightness(160)));
@@ -69,6 +102,7 @@ void ProbabilityView::OnPaint(wxPaintEvent&) {
     dc.DrawText(label, x0 + (w - te.x) / 2, bottom + 2);
     dc.SetFont(small);
   }
+  DrawCounts(dc, slot, bottom + text_h + 4);
 }
 
 }  // namespace digits::gui

@@ -68,9 +68,4 @@ fi
 line=$(settled_line "$since") || exit 1
 echo "${IMAGE:-drew $NUMBER}: the window read '$(digits_of "$line")'"
 
-# Capture the whole screen, then crop to the frame (no window manager: no decorations to include).
-read -r W H X Y <<<"$(xdotool getwindowgeometry --shell "$GUI_WID" | awk -F= '/^WIDTH/{w=$2}/^HEIGHT/{h=$2}/^X/{x=$2}/^Y/{y=$2}END{print w, h, x, y}')"
-mkdir -p "$(dirname "$OUT")"
-import -window root -crop "${W}x${H}+${X}+${Y}" +repage "$work/shot.png" || fail "import failed"
-mv "$work/shot.png" "$OUT"
-echo "wrote $OUT (${W}x${H})"
+capture_window "$OUT"

@@ -204,3 +204,15 @@ log_lines() { wc -l <"$GUI_OUT"; }
 
 # digits_of LINE: the "digits" field of a logged JSON line.
 digits_of() { echo "$1" | sed -n 's/.*"digits":"\([0-9]*\)".*/\1/p'; }
+
+# capture_window OUT: writes the window as a PNG (the whole screen captured, cropped to the frame: no window
+# manager, so no decorations). Needs ImageMagick's import.
+capture_window() {
+  local out=$1 W H X Y
+  command -v import >/dev/null || xdraw_fail "import not found (apt-get install imagemagick)"
+  read -r W H X Y <<<"$(xdotool getwindowgeometry --shell "$GUI_WID" | awk -F= '/^WIDTH/{w=$2}/^HEIGHT/{h=$2}/^X/{x=$2}/^Y/{y=$2}END{print w, h, x, y}')"
+  mkdir -p "$(dirname "$out")"
+  import -window root -crop "${W}x${H}+${X}+${Y}" +repage "$out.tmp.png" || xdraw_fail "import failed"
+  mv "$out.tmp.png" "$out"
+  echo "wrote $out (${W}x${H})"
+}

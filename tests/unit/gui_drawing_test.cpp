@@ -122,5 +122,46 @@ TEST(GuiDrawing, PressWhileAStrokeGoesOnKeepsThatStroke) {
   EXPECT_DOUBLE_EQ(d.fit(640, 480).scale, 480);  // blank again: the paper follows the canvas
 }
 
+// A 20 x 10 paper (255) with two "digits": ink 10 in columns 2..5, ink 20 in columns 12..15 (rows 2..7).
+GrayImage two_digits() {
+  GrayImage img;
+  img.width = 20;
+  img.height = 10;
+  img.pixels.assign(200, 255);
+  for (int y = 2; y < 8; ++y)
+    for (int x = 2; x < 6; ++x) {
+      img.pixels[size_t(y * 20 + x)] = 10;
+      img.pixels[size_t(y * 20 + x + 10)] = 20;
+    }
+  return img;
+}
+
+TEST(GuiDrawing, CropDigitKeepsTheBoxWithAPaperMargin) {
+  // The right digit's box, [12, 16) x [2, 8): longer side 6, margin 1.
+  const GrayImage c = crop_digit(two_digits(), 12, 2, 16, 8);
+  ASSERT_EQ(c.width, 6);
+  ASSERT_EQ(c.height, 8);
+  int ink = 0;
+  for (int y = 0; y < c.height; ++y)
+    for (int x = 0; x < c.width; ++x) {
+      const bool inside = x >= 1 && x < 5 && y >= 1 && y < 7;
+      EXPECT_EQ(c.at(x, y), inside ? 20 : 255) << x << "," << y;
+      ink += c.at(x, y) == 20;
+    }
+  EXPECT_EQ(ink, 24);
+}
+
+TEST(GuiDrawing, CropDigitLeavesANeighbourOutAndPadsBeyondTheImage) {
+  // A box whose margin would reach the left digit (columns 2..5) and the image's edges: paper there.
+  const GrayImage c = crop_digit(two_digits(), 8, 0, 20, 10);  // margin 3: x from 5 to 23, y from -3 to 13
+  ASSERT_EQ(c.width, 18);
+  ASSERT_EQ(c.height, 16);
+  for (int y = 0; y < c.height; ++y)
+    for (int x = 0; x < c.width; ++x) EXPECT_NE(c.at(x, y), 10) << "the neighbour came along at " << x << "," << y;
+  EXPECT_EQ(c.at(12 - 8 + 3, 2 + 3), 20);  // the digit itself, shifted by the margin
+  EXPECT_EQ(c.at(0, 0), 255);
+  EXPECT_EQ(c.at(17, 15), 255);
+}
+
 }  // namespace
 }  // namespace digits::gui
