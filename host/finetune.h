@@ -23,11 +23,11 @@ struct FinetuneProgress {
 };
 
 struct FinetuneOptions {
-  int epochs = 15;        // passes over the personal training samples (each seen once per pass, augmented)
+  int epochs = 25;        // passes over the personal training samples (each seen once per pass, augmented)
   double seconds = 0;     // > 0: stop training after this many seconds, even with epochs left
   double holdout = 0.2;   // of each digit's samples, held back (never trained on) to measure on
   int batch = 64;         // images per step: personal samples and MNIST replay
-  double replay = 0.875;  // of each batch, MNIST images (when MNIST is given); the rest personal samples
+  double replay = 0.75;   // of each batch, MNIST images (when MNIST is given); the rest personal samples
   float lr = 1e-4f;       // Adam, a tenth of it warming up over the first 10% of steps, then cosine decay
   uint64_t seed = 1;      // the holdout split, the batches, augmentation, dropout
   std::function<void(const FinetuneProgress&)> on_progress;  // called from the fine-tuning thread
