@@ -4,6 +4,7 @@
   generate: scripts/photo_digits.py generate [--out /tmp/photos] [--per 10] [--seed 1] [--jobs 2] [--only CATS]
   evaluate: scripts/photo_digits.py eval --bin build/digits --model M [--model M2 ...] [--dir /tmp/photos]
   contact sheet: scripts/photo_digits.py sheet [--dir /tmp/photos] [--out docs/photo_samples.png]
+  one photo: scripts/photo_digits.py one --text 2024 --category numbers [--index 0] [--seed 1] --out FILE.jpg
 
 Needs numpy and Pillow (scripts/eval_photos.sh makes a virtual environment with them); never uses MNIST.
 The digit shapes come from scripts/drawn_digits.py (its writing styles and stroke renderer, category
@@ -356,7 +357,8 @@ def sheet(args):
     by = collections.defaultdict(list)
     for r in labels:
         by[r["category"]].append(r)
-    cmd = ["montage"]
+    fonts = dd.font_list()
+    cmd = ["montage"] + (["-font", fonts[0]] if fonts else [])
     for cat in CATEGORIES:
         for r in rng.sample(by[cat], 3):
             cmd += ["-label", f"{cat}: {r['label']}", os.path.join(args.dir, r["file"])]
@@ -364,6 +366,16 @@ def sheet(args):
             "-background", "#d8d8d8", "-colorspace", "Gray", "-depth", "8", args.out]
     subprocess.run(cmd, check=True)
     print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)", file=sys.stderr)
+
+
+def one(args):
+    """One photo of --text, as photo number --index of --category would be made (for tests and trying out)."""
+    if args.category not in CATEGORIES or not args.text.isdigit():
+        sys.exit(f"photo_digits: --category is one of {','.join(CATEGORIES)} and --text is digits")
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    name, _, _, styles = make_photo((args.seed, args.category, args.index, args.text, out_dir))
+    os.replace(os.path.join(out_dir, name), args.out)
+    print(f"wrote {args.out} ({styles})", file=sys.stderr)
 
 
 def main():
@@ -386,8 +398,14 @@ def main():
     s.add_argument("--dir", default="/tmp/photos")
     s.add_argument("--out", default="docs/photo_samples.png")
     s.add_argument("--seed", default="1")
+    o = sub.add_parser("one", help="one photo of a given text")
+    o.add_argument("--text", required=True)
+    o.add_argument("--category", default="numbers")
+    o.add_argument("--index", type=int, default=0)
+    o.add_argument("--seed", default="1")
+    o.add_argument("--out", required=True)
     args = ap.parse_args()
-    {"generate": generate, "eval": evaluate, "sheet": sheet}[args.cmd](args)
+    {"generate": generate, "eval": evaluate, "sheet": sheet, "one": one}[args.cmd](args)
 
 
 if __name__ == "__main__":
