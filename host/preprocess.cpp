@@ -524,6 +524,25 @@ DigitInput make_input(const Plane& ink, const Piece& piece, const std::vector<Co
   return d;
 }
 
+// The components worth reading, largest ink first: at most kMaxComponents, without specks (dust, JPEG noise,
+// a stray click: less ink than kSpeckMass of the largest, relative so that scale does not matter; in a photo
+// also smaller than kPhotoSpeck of its size) and without components that never reach kStrong.
+std::vector<int> kept_components(const std::vector<Component>& comps, bool photo) {
+  std::vector<int> kept(comps.size());
+  std::iota(kept.begin(), kept.end(), 0);
+  std::sort(kept.begin(), kept.end(), [&](int a, int b) { return comps[a].mass > comps[b].mass; });
+  if (kept.size() > size_t(kMaxComponents)) kept.resize(kMaxComponents);
+  if (kept.empty()) return kept;
+  const double largest = comps[kept[0]].mass;
+  const auto extent = [&](int c) { return std::max(comps[c].box.width(), comps[c].box.height()); };
+  const int largest_extent = extent(kept[0]);
+  std::erase_if(kept, [&](int c) {
+    return comps[c].mass < kSpeckMass * largest || comps[c].strong == 0 ||
+           (photo && extent(c) < kPhotoSpeck * largest_extent);
+  });
+  return kept;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------------
@@ -551,18 +570,7 @@ Preprocessed preprocess(const GrayImage& img_in, const PreprocessOptions& opt) {
 
   std::vector<int32_t> labels;
   const std::vector<Component> comps = label_components(ink, labels);
-  std::vector<int> kept(comps.size());
-  std::iota(kept.begin(), kept.end(), 0);
-  std::sort(kept.begin(), kept.end(), [&](int a, int b) { return comps[a].mass > comps[b].mass; });
-  if (kept.size() > size_t(kMaxComponents)) kept.resize(kMaxComponents);
-  // Specks: dust, JPEG noise, a stray click. Relative to the largest component, so scale does not matter.
-  const double largest = kept.empty() ? 0 : comps[kept[0]].mass;
-  const auto extent = [&](int c) { return std::max(comps[c].box.width(), comps[c].box.height()); };
-  const int largest_extent = kept.empty() ? 0 : extent(kept[0]);
-  std::erase_if(kept, [&](int c) {
-    return comps[c].mass < kSpeckMass * largest || comps[c].strong == 0 ||
-           (map.photo && extent(c) < kPhotoSpeck * largest_extent);
-  });
+  const std::vector<int> kept = kept_components(comps, map.photo);
   if (kept.empty()) return res;
 
   std::vector<Piece> pieces;
