@@ -21,7 +21,8 @@ constexpr float kNoiseSigmas   = 3.f;    // ink starts this many noise sigmas ab
 constexpr float kCoreQuantile  = 0.9f;   // ink reaches 1 at this quantile of the pixels above Otsu's threshold
 constexpr float kFrameBand     = 0.22f;  // what touches the frame is cleared up to this share of the image in
 constexpr float kLineSigmas    = 3.f;    // ruled lines are looked for among the pixels this many sigmas above
-constexpr float kLineLength    = 0.6f;   // a ruled line runs along at least this share of the image (net of:)
+constexpr float kLineLengthX   = 0.6f;   // a ruled line runs along at least this share of the width (net of:)
+constexpr float kLineLengthY   = 0.75f;  // ... a margin line of the height (a digit's stem may be 0.6 of it)
 constexpr int   kLineStep      = 4;      // ... the cost of each one-pixel step across it
 constexpr int   kLineMaxThick  = 6;      // ... steps only between pixels in runs across this thin (or 1% of the side)
 constexpr int   kLineGap       = 1;      // ... and of each pixel of a gap in it
@@ -325,11 +326,11 @@ float otsu_threshold(const Plane& c, float lo) {
   return lo + (float(best_i) + 1.f) / scale;
 }
 
-// Lines along y (kLineLength of the height) on the mask as it is, lines along x on its transpose.
+// Lines along y (kLineLengthY of the height) on the mask as it is, lines along x on its transpose.
 int clear_lines(std::vector<uint8_t>& mask, int w, int h) {
-  const int nv = clear_lines_along(mask, h, w, int(kLineLength * float(h)));
+  const int nv = clear_lines_along(mask, h, w, int(kLineLengthY * float(h)));
   std::vector<uint8_t> t = transpose(mask, w, h);
-  const int nh = clear_lines_along(t, w, h, int(kLineLength * float(w)));
+  const int nh = clear_lines_along(t, w, h, int(kLineLengthX * float(w)));
   if (nh > 0) mask = transpose(t, h, w);
   return nv + nh;
 }
