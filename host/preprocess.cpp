@@ -1,9 +1,10 @@
-// MNIST-like preprocessing (DESIGN section 5): grey image -> ink map (polarity from the border, background
-// subtracted, no hard threshold) -> connected components (8-connected) -> specks dropped, pieces merged by
+// MNIST-like preprocessing (DESIGN section 5): grey image -> ink map (a drawing: polarity from the border,
+// background subtracted, no hard threshold; a photograph: preprocess_steps.h) -> connected components (8-connected) -> specks dropped, pieces merged by
 // horizontal overlap, too-wide pieces split at the column of least ink -> each piece scaled so its longer
 // side is 20 px (area average: of the pixels going down, of their bilinear interpolant going up) and placed
 // in 28x28 with its centre of mass at (14, 14), to a sub-pixel position.
 #include "preprocess.h"
+#include "preprocess_steps.h"
 
 #include <algorithm>
 #include <cmath>
@@ -19,7 +20,6 @@ namespace {
 constexpr int   kOut           = 28;     // network input side
 constexpr float kBox           = 20.f;   // MNIST: the longer side of the digit's box
 constexpr float kCentre        = 14.f;   // MNIST: centre of mass at pixel index 14 (both axes)
-constexpr int   kMinContrast   = 32;     // grey levels between background and the strongest ink; less is "no ink"
 constexpr float kNoiseFloor    = 0.10f;  // ink below this fraction of the contrast is paper texture / JPEG noise
 constexpr float kStrong        = 0.5f;   // an "ink pixel" for counting (min_ink_pixels) and stroke width
 constexpr float kSpeckMass     = 0.03f;  // a component with less ink than this fraction of the largest is a speck
@@ -37,15 +37,16 @@ constexpr float kMinStroke     = 1.8f;   // thinner strokes (in output pixels) a
 constexpr int   kMaxWorkSide   = 1024;   // larger images are box-averaged down first (speed; 20 px is the goal)
 constexpr int   kCropSide      = 80;     // digit crops above 2x this are box-averaged down before scaling
 constexpr float kTrace         = 1e-4f;  // output below this fraction of the peak is set to 0
+constexpr float kPhotoInkShare = 0.125f; // a photo's digit may be small and thin: this share of min_ink_fraction
+constexpr float kPhotoSpeck    = 0.2f;   // in a photo, a component less tall and wide than this times the
+                                         // largest is dust or grain, whatever its ink
+constexpr int   kFlatBorder    = 2;      // a border within this many grey levels of its median ...
+constexpr double kFlatBorderShare = 0.98; // ... for this share of its pixels is a drawing's: one background grey
 // clang-format on
 
-// Float image, row-major.
-struct Plane {
-  int w = 0, h = 0;
-  std::vector<float> v;
-  float& at(int x, int y) { return v[size_t(y) * w + x]; }
-  float at(int x, int y) const { return v[size_t(y) * w + x]; }
-};
+using steps::kMinContrast;
+using steps::Plane;
+using steps::shrink;
 
 struct Box {
   int x0 = 0, y0 = 0, x1 = 0, y1 = 0;  // [x0, x1) x [y0, y1)
@@ -56,39 +57,43 @@ struct Box {
 // ---------------------------------------------------------------------------------------------------------
 // ink map
 
-// Integer box-average by `f` (each output pixel is the mean of an f x f block, partial blocks at the edges).
-GrayImage shrink(const GrayImage& img, int f) {
-  GrayImage out;
-  out.width = (img.width + f - 1) / f;
-  out.height = (img.height + f - 1) / f;
-  out.pixels.resize(size_t(out.width) * out.height);
-  std::vector<uint32_t> sum(out.width), cnt(out.width);
-  for (int oy = 0; oy < out.height; ++oy) {
-    std::fill(sum.begin(), sum.end(), 0u);
-    std::fill(cnt.begin(), cnt.end(), 0u);
-    for (int y = oy * f; y < std::min(img.height, (oy + 1) * f); ++y)
-      for (int x = 0; x < img.width; ++x) sum[x / f] += img.at(x, y), cnt[x / f]++;
-    for (int ox = 0; ox < out.width; ++ox)
-      out.pixels[size_t(oy) * out.width + ox] = uint8_t((sum[ox] + cnt[ox] / 2) / cnt[ox]);
-  }
-  return out;
-}
-
-// Ink in [0, 1]: distance from the background grey towards the ink's extreme, with the paper's noise floor
-// removed. The background is the median of the one-pixel border; the ink is whichever side of it (darker or
-// lighter) reaches further, so dark-on-light and light-on-dark drawings give the same map. Everything is
-// decided from one histogram pass; the float map covers only the inked region (x0, y0 is its origin).
+// Ink in [0, 1], with the background's noise removed; the float map covers only the inked region (x0, y0 is
+// its origin). A drawing (a flat border) is read against one background grey (flat_ink_map); a photograph
+// against a background estimated everywhere (photo_ink_map).
 struct InkMap {
   bool inverted = false;
+  bool photo = false;  // read against an estimated background (not a flat border)
   double mass = 0;  // sum of ink over the image
   int strong = 0;   // pixels with ink >= kStrong
   int x0 = 0, y0 = 0;
   Plane ink;  // the bounding box of all ink > 0; empty when there is none
 };
 
-InkMap ink_map(const GrayImage& img) {
-  const int w = img.width, h = img.height;
+// The ink's bounding box, its mass and its strong pixels, from a full-image ink plane.
+InkMap crop_to_ink(const Plane& ink, bool inverted) {
   InkMap m;
+  m.inverted = inverted;
+  int bx0 = ink.w, bx1 = -1, by0 = ink.h, by1 = -1;
+  for (int y = 0; y < ink.h; ++y)
+    for (int x = 0; x < ink.w; ++x) {
+      const float v = ink.at(x, y);
+      if (v <= 0.f) continue;
+      m.mass += v;
+      m.strong += v >= kStrong;
+      bx0 = std::min(bx0, x), bx1 = std::max(bx1, x), by0 = std::min(by0, y), by1 = std::max(by1, y);
+    }
+  if (bx1 < 0) return m;
+  m.x0 = bx0, m.y0 = by0;
+  m.ink = Plane{bx1 - bx0 + 1, by1 - by0 + 1, std::vector<float>(size_t(bx1 - bx0 + 1) * (by1 - by0 + 1))};
+  for (int y = 0; y < m.ink.h; ++y)
+    for (int x = 0; x < m.ink.w; ++x) m.ink.at(x, y) = ink.at(x + bx0, y + by0);
+  return m;
+}
+
+// The median of the one-pixel border, and whether (almost) all of the border is within kFlatBorder of it: a
+// drawing's canvas, a clean scan. Photographs (noise, uneven light) go through photo_ink_map.
+int border_median(const GrayImage& img, bool* flat) {
+  const int w = img.width, h = img.height;
   std::vector<uint8_t> border;
   border.reserve(size_t(2) * (w + h));
   for (int x = 0; x < w; ++x) {
@@ -101,6 +106,17 @@ InkMap ink_map(const GrayImage& img) {
   }
   std::nth_element(border.begin(), border.begin() + std::ptrdiff_t(border.size() / 2), border.end());
   const int bg = border[border.size() / 2];
+  const auto near = std::count_if(border.begin(), border.end(), [&](int v) { return std::abs(v - bg) <= kFlatBorder; });
+  *flat = double(near) >= kFlatBorderShare * double(border.size());
+  return bg;
+}
+
+// A uniform background: ink is the distance from the border's grey towards the ink's extreme, with the
+// noise floor removed. The ink is whichever side of the background (darker or lighter) reaches further, so
+// dark-on-light and light-on-dark drawings give the same map. One histogram pass decides everything.
+InkMap flat_ink_map(const GrayImage& img, int bg) {
+  const int w = img.width, h = img.height;
+  InkMap m;
   uint64_t hist[256] = {};
   for (uint8_t v : img.pixels) ++hist[v];
   int mn = 0, mx = 255;
@@ -139,6 +155,17 @@ InkMap ink_map(const GrayImage& img) {
     float* out = m.ink.v.data() + size_t(y) * m.ink.w;
     for (int x = 0; x < m.ink.w; ++x) out[x] = lut[row[x]];
   }
+  return m;
+}
+
+InkMap ink_map(const GrayImage& img) {
+  bool flat = false;
+  const int bg = border_median(img, &flat);
+  if (flat) return flat_ink_map(img, bg);
+  bool dark = false;
+  const Plane ink = steps::photo_ink(img, &dark);
+  InkMap m = crop_to_ink(ink, dark);
+  m.photo = true;
   return m;
 }
 
@@ -497,6 +524,25 @@ DigitInput make_input(const Plane& ink, const Piece& piece, const std::vector<Co
   return d;
 }
 
+// The components worth reading, largest ink first: at most kMaxComponents, without specks (dust, JPEG noise,
+// a stray click: less ink than kSpeckMass of the largest, relative so that scale does not matter; in a photo
+// also smaller than kPhotoSpeck of its size) and without components that never reach kStrong.
+std::vector<int> kept_components(const std::vector<Component>& comps, bool photo) {
+  std::vector<int> kept(comps.size());
+  std::iota(kept.begin(), kept.end(), 0);
+  std::sort(kept.begin(), kept.end(), [&](int a, int b) { return comps[a].mass > comps[b].mass; });
+  if (kept.size() > size_t(kMaxComponents)) kept.resize(kMaxComponents);
+  if (kept.empty()) return kept;
+  const double largest = comps[kept[0]].mass;
+  const auto extent = [&](int c) { return std::max(comps[c].box.width(), comps[c].box.height()); };
+  const int largest_extent = extent(kept[0]);
+  std::erase_if(kept, [&](int c) {
+    return comps[c].mass < kSpeckMass * largest || comps[c].strong == 0 ||
+           (photo && extent(c) < kPhotoSpeck * largest_extent);
+  });
+  return kept;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------------
@@ -516,20 +562,15 @@ Preprocessed preprocess(const GrayImage& img_in, const PreprocessOptions& opt) {
   res.inverted = map.inverted;
   // Thresholds are relative to the caller's image: counts and areas shrink by f^2 on the work copy.
   const double area = double(img_in.width) * img_in.height;
-  if (map.mass * f * f < opt.min_ink_fraction * area || double(map.strong) * f * f < opt.min_ink_pixels ||
+  const double min_fraction = map.photo ? kPhotoInkShare * opt.min_ink_fraction : opt.min_ink_fraction;
+  if (map.mass * f * f < min_fraction * area || double(map.strong) * f * f < opt.min_ink_pixels ||
       map.ink.v.empty())
     return res;
   const Plane& ink = map.ink;  // from here on, coordinates are relative to (map.x0, map.y0)
 
   std::vector<int32_t> labels;
   const std::vector<Component> comps = label_components(ink, labels);
-  std::vector<int> kept(comps.size());
-  std::iota(kept.begin(), kept.end(), 0);
-  std::sort(kept.begin(), kept.end(), [&](int a, int b) { return comps[a].mass > comps[b].mass; });
-  if (kept.size() > size_t(kMaxComponents)) kept.resize(kMaxComponents);
-  // Specks: dust, JPEG noise, a stray click. Relative to the largest component, so scale does not matter.
-  const double largest = kept.empty() ? 0 : comps[kept[0]].mass;
-  std::erase_if(kept, [&](int c) { return comps[c].mass < kSpeckMass * largest || comps[c].strong == 0; });
+  const std::vector<int> kept = kept_components(comps, map.photo);
   if (kept.empty()) return res;
 
   std::vector<Piece> pieces;

@@ -56,6 +56,16 @@ TEST(Cli, PredictRejectsANonImageAndAMissingModel) {
   EXPECT_NE(r.output.find("missing.safetensors"), std::string::npos) << r.output;
 }
 
+TEST(Cli, PredictReadsAPhotographedRowOnLinedPaper) {
+  // Made by scripts/photo_digits.py (tests/fixtures/README.md): 2024 on ruled paper with a margin line
+  // through the first 2, light falling off across the sheet, JPEG. Read left to right with the bundled model.
+  const std::string dir = std::string(DIGITS_TESTS_DIR);
+  const auto r = run_digits("predict --device cpu --threads 1 --json --model " + dir +
+                            "/../data/models/default.safetensors " + dir + "/fixtures/photo_2024_ruled.jpg");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("\"digits\":\"2024\""), std::string::npos) << r.output;
+}
+
 TEST(Cli, ExplicitCudaWithoutADeviceIsAnError) {
   if (select_backend(BackendOptions{DevicePref::Auto, 1}).backend->kind() == DeviceKind::Cuda) GTEST_SKIP() << "a CUDA device is present";
   const auto r = run_digits("train --device cuda --data /nonexistent --epochs 1");

@@ -1,5 +1,6 @@
 // preprocess: MNIST-like 28x28 inputs from synthetic drawings rendered here (anti-aliased strokes): scale,
-// centring by mass, polarity, thin/thick strokes, empty canvases, and multi-digit segmentation.
+// centring by mass, polarity, thin/thick strokes, empty canvases, and multi-digit segmentation; and the
+// steps that read photographs of them (uneven light, ruled lines, specks, the table beside the sheet).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include "image_io.h"
 #include "preprocess.h"
+#include "preprocess_steps.h"
 
 namespace digits {
 namespace {
@@ -418,6 +420,141 @@ TEST(PreprocessSegment, SingleDigitModeKeepsAllInk) {
   const Stats st = measure(p.digits[0]);
   EXPECT_NEAR(st.cx, 14.0, 0.5);
   EXPECT_NEAR(st.cy, 14.0, 0.5);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// photographs: a drawing's coverage photographed under uneven light (the physical model of
+// scripts/photo_digits.py: image = light * paper reflectance * ink), with optional ruled lines and dust
+
+struct PhotoSetup {
+  double falloff = 0.5;           // light falls off by this much from left to right
+  double paper = 0.85, ink = 0.2;  // reflectances (ink: of the paper's)
+  int line_spacing = 0;           // ruled lines every this many pixels (0: none), 2 px thick
+  int dust = 0;                   // dark specks of 2x2 pixels
+  double noise = 3;               // grey levels (sigma)
+  bool chalk = false;             // light ink on a dark board instead
+};
+
+GrayImage photograph(const Sketch& s, const PhotoSetup& ps, unsigned seed = 3) {
+  const GrayImage cov = s.image(0, 255);
+  GrayImage img{cov.width, cov.height, std::vector<uint8_t>(cov.pixels.size())};
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> noise(0, ps.noise);
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x) {
+      const double c = cov.at(x, y) / 255.0, light = 1 - ps.falloff * x / img.width;
+      const bool line = ps.line_spacing > 0 && y % ps.line_spacing < 2;
+      const double refl = ps.chalk ? 0.12 + 0.6 * c : ps.paper * (1 - (1 - ps.ink) * c) * (line ? 0.6 : 1.0);
+      img.pixels[size_t(y) * img.width + x] = uint8_t(std::clamp(255 * light * refl + noise(rng), 0.0, 255.0));
+    }
+  for (int i = 0; i < ps.dust; ++i) {
+    const int x = int(rng() % unsigned(img.width - 2)), y = int(rng() % unsigned(img.height - 2));
+    for (int k = 0; k < 4; ++k) img.pixels[size_t(y + k / 2) * img.width + x + k % 2] /= 3;
+  }
+  return img;
+}
+
+TEST(PreprocessPhoto, BackgroundFollowsTheLightButNotTheStrokes) {
+  Sketch s(480, 360);
+  s.digit('2', 150, 80, 200, 16);
+  const GrayImage img = photograph(s, {.noise = 0});
+  int f = 0;
+  const steps::Plane bg = steps::background(img, true, &f);
+  ASSERT_GT(f, 1) << "estimated on a shrunk copy";
+  ASSERT_EQ(bg.w, (img.width + f - 1) / f);
+  // Inside the kernel's reach from the edges (a tenth of the side), where the closing does not flatten.
+  const int r = std::min(bg.w, bg.h) / 10 + 1;
+  for (int y = r; y < bg.h - r; ++y)
+    for (int x = r; x < bg.w - r; ++x) {
+      const double paper = 255 * 0.85 * (1 - 0.5 * (x + 0.5) * f / img.width);  // the light here, no ink
+      ASSERT_NEAR(bg.at(x, y), paper, 0.03 * paper) << x << "," << y;
+    }
+  EXPECT_TRUE(steps::dark_ink(img));
+  EXPECT_FALSE(steps::dark_ink(photograph(s, {.chalk = true})));
+}
+
+TEST(PreprocessPhoto, ContrastIsTheSameInTheLightAndInTheShade) {
+  Sketch s(480, 240);
+  s.digit('1', 60, 40, 160, 14);   // in the light
+  s.digit('1', 380, 40, 160, 14);  // where the light has fallen to 30%
+  const GrayImage img = photograph(s, {.falloff = 0.7, .noise = 0});
+  const steps::Plane c = steps::contrast_map(img, true);
+  const double left = c.at(60 + 48, 120), right = c.at(380 + 48, 120), paper = c.at(240, 120);  // the bars' centres
+  EXPECT_NEAR(left, 0.8, 0.05) << "ink absorbs 80% of the light";
+  EXPECT_NEAR(right, left, 0.05) << "whatever the light";
+  EXPECT_NEAR(paper, 0.0, 0.03);
+}
+
+TEST(PreprocessPhoto, NoiseSigmaAndOtsuThreshold) {
+  steps::Plane c{200, 100, std::vector<float>(200 * 100)};
+  std::mt19937 rng(4);
+  std::normal_distribution<float> noise(0, 0.02f);
+  for (float& v : c.v) v = noise(rng);
+  EXPECT_NEAR(steps::noise_sigma(c), 0.02, 0.002);
+  // Texture at ~0.15, strokes at ~0.7: the threshold falls between them.
+  for (int i = 0; i < 2000; ++i) c.v[size_t(i)] = 0.15f + noise(rng);
+  for (int i = 2000; i < 3000; ++i) c.v[size_t(i)] = 0.7f + noise(rng);
+  const float t = steps::otsu_threshold(c, 0.06f);
+  EXPECT_GT(t, 0.2f);
+  EXPECT_LT(t, 0.6f);
+}
+
+TEST(PreprocessPhoto, RuledLinesAreClearedStrokesStay) {
+  const int w = 400, h = 300;
+  std::vector<uint8_t> mask(size_t(w) * h, 0);
+  const auto set = [&](int x, int y) { mask[size_t(y) * w + x] = 1; };
+  for (int x = 0; x < w; ++x)
+    for (int k = 0; k < 2; ++k) set(x, 100 + x / 40 + k), set(x, 200 + x / 40 + k);  // tilted, 2 px thick
+  for (int y = 0; y < h; ++y) set(30, y), set(31, y);                                // a margin line
+  for (int y = 80; y < 220; ++y)
+    for (int x = 200; x < 210; ++x) set(x, y);  // a stroke crossing both lines
+  for (int x = 250; x < 330; ++x)
+    for (int y = 150; y < 158; ++y) set(x, y);  // a short horizontal stroke
+  const std::vector<uint8_t> before = mask;
+  EXPECT_GT(steps::clear_lines(mask, w, h), 2 * w);
+  const auto on = [&](int x, int y) { return mask[size_t(y) * w + x] != 0; };
+  EXPECT_FALSE(on(100, 102)) << "ruled line";
+  EXPECT_FALSE(on(350, 208)) << "ruled line";
+  EXPECT_FALSE(on(30, 50)) << "margin line";
+  for (int y = 80; y < 220; ++y) EXPECT_TRUE(on(205, y)) << "the crossing stroke stays whole, y " << y;
+  for (int x = 250; x < 330; ++x) EXPECT_TRUE(on(x, 154)) << "the short stroke stays, x " << x;
+  std::vector<uint8_t> no_lines(size_t(w) * h, 0);
+  for (int y = 90; y < 210; ++y) no_lines[size_t(y) * w + 100] = 1;  // 40% of the height
+  EXPECT_EQ(steps::clear_lines(no_lines, w, h), 0) << "a lone stroke is no line";
+}
+
+TEST(PreprocessPhoto, UnevenLightLinesAndDustReadLikeTheDrawing) {
+  Sketch s(720, 360);
+  const char* text = "2024";
+  for (int i = 0; i < 4; ++i) s.digit(text[i], 120 + i * 130, 110, 150, 12);  // sitting on a line at y 260
+  const Preprocessed clean = preprocess(s.image());
+  ASSERT_EQ(clean.digits.size(), 4u);
+  const Preprocessed p = preprocess(photograph(s, {.line_spacing = 75, .dust = 40, .noise = 4}));
+  ASSERT_EQ(p.digits.size(), 4u) << "no line, speck or shadow read as a digit";
+  EXPECT_TRUE(p.inverted);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_NEAR(p.digits[i].x0, clean.digits[i].x0, 3) << i;
+    EXPECT_NEAR(p.digits[i].y0, clean.digits[i].y0, 3) << i;
+    EXPECT_NEAR(p.digits[i].y1, clean.digits[i].y1, 3) << i;
+    EXPECT_LT(mean_abs_diff(p.digits[i], clean.digits[i]), 0.06) << i;
+  }
+}
+
+TEST(PreprocessPhoto, ChalkOnABoardAndTheTableBesideTheSheet) {
+  Sketch s(480, 360);
+  s.digit('7', 180, 80, 200, 16);
+  const Preprocessed clean = one(s.image(), "clean");
+  const Preprocessed chalk = one(photograph(s, {.chalk = true}), "chalk");
+  ASSERT_EQ(chalk.digits.size(), 1u);
+  EXPECT_FALSE(chalk.inverted);
+  EXPECT_LT(mean_abs_diff(chalk.digits[0], clean.digits[0]), 0.05);
+  GrayImage table = photograph(s, {});
+  for (int y = 0; y < table.height; ++y)
+    for (int x = 0; x < 50 + y / 20; ++x) table.pixels[size_t(y) * table.width + x] = 40;  // a dark table, the edge tilted
+  const Preprocessed p = one(table, "table");
+  ASSERT_EQ(p.digits.size(), 1u) << "the table's edge is no digit";
+  EXPECT_NEAR(p.digits[0].x0, clean.digits[0].x0, 3);
+  EXPECT_LT(mean_abs_diff(p.digits[0], clean.digits[0]), 0.05);
 }
 
 }  // namespace
