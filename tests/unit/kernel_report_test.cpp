@@ -79,10 +79,8 @@ TEST(CpuPeaks, OneLoopPerInstructionSetAndBothStreams) {
     EXPECT_EQ(p.arithmetic[i].name, isas[i]);
     EXPECT_GT(p.arithmetic[i].value, 0.1) << isas[i];  // any CPU of this century does more on one core
   }
-  // a wider vector does more per cycle: AVX2 (8 lanes, FMA) well above SSE (4 lanes, mul and add)
-  if (isas.size() > 1) {
-    EXPECT_GT(p.arithmetic.front().value, 1.3 * p.arithmetic.back().value);
-  }
+  // No ratio between the loops is asserted: that is a speed, and speeds belong to benchmarks (under ASan, or
+  // on a loaded machine, the AVX2 loop measured below the SSE one).
   ASSERT_EQ(p.bandwidth.size(), 2u);
   EXPECT_EQ(p.bandwidth[0].name, "copy");
   EXPECT_EQ(p.bandwidth[1].name, "triad");
