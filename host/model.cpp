@@ -51,10 +51,27 @@ size_t saturating_size(const std::vector<int64_t>& shape) {
 }
 }  // namespace
 
-NetLayout NetLayout::plan(const NetSpec& spec) {
+// Execution order of the spec's layers. "relu maxpool(k)" runs as "maxpool(k) relu": max and ReLU
+// commute exactly (ReLU is monotone), forward and backward, bit for bit (a window whose maximum is not
+// positive passes no gradient either way), and the ReLU then reads and writes a k*k-th of the values. Both
+// have no parameters, so every tensor keeps its spec index and name.
+namespace {
+std::vector<size_t> execution_order(const NetSpec& spec) {
+  std::vector<size_t> order(spec.layers.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  for (size_t i = 0; i + 1 < order.size(); ++i)
+    if (spec.layers[i].kind == "relu" && spec.layers[i + 1].kind == "maxpool") std::swap(order[i], order[i + 1]), ++i;
+  return order;
+}
+}  // namespace
+
+NetLayout NetLayout::plan(const NetSpec& spec, bool reorder) {
   NetLayout out;
   Dims d = spec.input;
-  for (size_t i = 0; i < spec.layers.size(); ++i) {
+  std::vector<size_t> order(spec.layers.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (reorder) order = execution_order(spec);
+  for (size_t i : order) {
     out.layers.push_back(make_layer(spec.layers[i], d));  // shapes only: buffers come with setup()
     const Layer& l = *out.layers.back();
     d = l.out_dims();

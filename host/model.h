@@ -44,13 +44,15 @@ struct TensorBinding {
 // from the spec without allocating anything the spec asks for, so that a model file can be checked against
 // it first. Tensors are in file order: layer by layer, each layer's parameters, then its state.
 struct NetLayout {
-  std::vector<std::unique_ptr<Layer>> layers;
+  std::vector<std::unique_ptr<Layer>> layers;  // in execution order (see plan)
   std::vector<TensorBinding> tensors;
   std::vector<size_t> param_base, state_base;  // per layer: where its slice of each flat buffer starts
   size_t param_count = 0, state_count = 0;     // saturating
 
-  // Throws digits::Error for a layer that does not fit its input (make_layer's message).
-  static NetLayout plan(const NetSpec& spec);
+  // Throws digits::Error for a layer that does not fit its input (make_layer's message). With `reorder`,
+  // "relu maxpool(k)" runs as "maxpool(k) relu": the same results bit for bit, ReLU on k*k times fewer
+  // values. Tensors keep the spec's layer indices either way (neither layer has any).
+  static NetLayout plan(const NetSpec& spec, bool reorder = true);
   // Throws when the network needs more parameters or activations per image than we allow (checked layer by
   // layer, as the network grows); `prefix` starts the message (a model file's path and ": ").
   void check_limits(const NetSpec& spec, const std::string& prefix) const;

@@ -134,8 +134,14 @@ inline __attribute__((always_inline)) v8f load8(const float* p) {
 }
 inline __attribute__((always_inline)) void store8(float* p, v8f v) { std::memcpy(p, &v, sizeof v); }
 
-constexpr int kDirectKB = 8;        // output channels per register block (forward)
-constexpr int kDirectFilterKB = 4;  // output channels per register block (backward filter)
+// Output channels per register block. AVX-512VL has 32 vector registers: forward 8 channels x 3 column
+// vectors = 24 accumulators, backward filter 4 channels x 5 taps = 20. AVX2 and the baseline have 16, so
+// there the blocks are halved (12 and 10 accumulators); the AVX-512 sizes spill to the stack there.
+constexpr int kDirectKB = 8;  // forward block on AVX-512; every block size divides it (applicability check)
+template <bool Wide>
+constexpr int kFwdKB = Wide ? 8 : 4;
+template <bool Wide>
+constexpr int kFilterKB = Wide ? 4 : 2;
 
 // 5x5 only: measured on the seed conv1 (1 thread, loaded machine) forward 2.06 -> 1.67 ms and backward
 // filter 2.12 -> 1.87 ms CPU time; for 3x3 (9 taps) the stores dominate and im2col + sgemm stayed faster.
@@ -145,11 +151,11 @@ bool direct_applicable(const ConvShape& s) {
 }
 
 // One output row p of one image, channels [k0, k0 + 8), columns [q0, q0 + 8 NV): y = sum over taps.
-template <int NV>
+template <int KB, int NV>
 inline __attribute__((always_inline)) void direct_fwd_block(const ConvShape& s, int P, int Q, const float* xn,
                                                             const float* wt, float* yn, int p, int k0, int q0) {
-  v8f acc[kDirectKB][NV];
-  for (int kk = 0; kk < kDirectKB; ++kk)
+  v8f acc[KB][NV];
+  for (int kk = 0; kk < KB; ++kk)
     for (int j = 0; j < NV; ++j) acc[kk][j] = v8f{};
   for (int c = 0; c < s.C; ++c)
     for (int r = 0; r < s.R; ++r) {
@@ -159,18 +165,19 @@ inline __attribute__((always_inline)) void direct_fwd_block(const ConvShape& s, 
         v8f xv[NV];
         for (int j = 0; j < NV; ++j) xv[j] = load8(row + t + 8 * j);
         const float* wp = wr + size_t(t) * s.K;
-        for (int kk = 0; kk < kDirectKB; ++kk) {
+        for (int kk = 0; kk < KB; ++kk) {
           const float wv = wp[kk];
           for (int j = 0; j < NV; ++j) acc[kk][j] += wv * xv[j];
         }
       }
     }
-  for (int kk = 0; kk < kDirectKB; ++kk)
+  for (int kk = 0; kk < KB; ++kk)
     for (int j = 0; j < NV; ++j) store8(yn + (size_t(k0 + kk) * P + p) * Q + q0 + 8 * j, acc[kk][j]);
 }
 
 // Output rows [row_begin, row_end) of the flattened (n, p) range. Columns in blocks of 24; the last
 // block is shifted left to end at Q (overlapping columns are computed twice, identically).
+template <bool Wide>
 inline __attribute__((always_inline)) void direct_fwd_rows_body(const ConvShape& s, const float* x, const float* wt,
                                                                float* y, long row_begin, long row_end) {
   const int P = s.P(), Q = s.Q();
@@ -178,33 +185,34 @@ inline __attribute__((always_inline)) void direct_fwd_rows_body(const ConvShape&
     const int n = int(nr / P), p = int(nr % P);
     const float* xn = x + size_t(n) * s.C * s.H * s.W;
     float* yn = y + size_t(n) * s.K * P * Q;
-    for (int k0 = 0; k0 < s.K; k0 += kDirectKB)
+    constexpr int KB = kFwdKB<Wide>;
+    for (int k0 = 0; k0 < s.K; k0 += KB)
       for (int q0 = 0; q0 < Q;) {
         const int rem = Q - q0, nv = std::min({3, (rem + 7) / 8, Q / 8}), start = std::min(q0, Q - 8 * nv);
         if (nv == 3)
-          direct_fwd_block<3>(s, P, Q, xn, wt, yn, p, k0, start);
+          direct_fwd_block<KB, 3>(s, P, Q, xn, wt, yn, p, k0, start);
         else if (nv == 2)
-          direct_fwd_block<2>(s, P, Q, xn, wt, yn, p, k0, start);
+          direct_fwd_block<KB, 2>(s, P, Q, xn, wt, yn, p, k0, start);
         else
-          direct_fwd_block<1>(s, P, Q, xn, wt, yn, p, k0, start);
+          direct_fwd_block<KB, 1>(s, P, Q, xn, wt, yn, p, k0, start);
         q0 = start + 8 * nv;
       }
   }
 }
 
 // dw accumulators (K, C, R, S, 8 lanes) += the products of one image, for S taps per filter row.
-template <int S>
+template <int KB, int S>
 inline __attribute__((always_inline)) void direct_filter_image_body(const ConvShape& s, const float* xn,
                                                                    const float* dyn, float* accv) {
   const int P = s.P(), Q = s.Q(), Q8 = Q / 8 * 8;
   v8i tail_mask;  // lane j is column Q - 8 + j: kept when not yet summed by the full vectors
   for (int j = 0; j < 8; ++j) tail_mask[j] = Q - 8 + j >= Q8 ? -1 : 0;
-  for (int k0 = 0; k0 < s.K; k0 += kDirectFilterKB)
+  for (int k0 = 0; k0 < s.K; k0 += KB)
     for (int c = 0; c < s.C; ++c)
       for (int r = 0; r < s.R; ++r) {
-        v8f acc[kDirectFilterKB][S];
-        float* av[kDirectFilterKB];
-        for (int kk = 0; kk < kDirectFilterKB; ++kk) {
+        v8f acc[KB][S];
+        float* av[KB];
+        for (int kk = 0; kk < KB; ++kk) {
           av[kk] = accv + ((size_t(k0 + kk) * s.C + c) * s.R + r) * S * 8;
           for (int t = 0; t < S; ++t) acc[kk][t] = load8(av[kk] + 8 * t);
         }
@@ -212,56 +220,57 @@ inline __attribute__((always_inline)) void direct_filter_image_body(const ConvSh
           const float* xrow = xn + (size_t(c) * s.H + p + r) * s.W;
           const float* dyrow = dyn + size_t(k0) * P * Q + size_t(p) * Q;
           for (int q0 = 0; q0 < Q8; q0 += 8) {
-            v8f dv[kDirectFilterKB];
-            for (int kk = 0; kk < kDirectFilterKB; ++kk) dv[kk] = load8(dyrow + size_t(kk) * P * Q + q0);
+            v8f dv[KB];
+            for (int kk = 0; kk < KB; ++kk) dv[kk] = load8(dyrow + size_t(kk) * P * Q + q0);
             for (int t = 0; t < S; ++t) {
               const v8f xv = load8(xrow + q0 + t);
-              for (int kk = 0; kk < kDirectFilterKB; ++kk) acc[kk][t] += dv[kk] * xv;
+              for (int kk = 0; kk < KB; ++kk) acc[kk][t] += dv[kk] * xv;
             }
           }
           if (Q8 < Q) {  // the last Q - Q8 columns: vectors ending at column Q - 1, lanes before Q8 masked off
-            v8f dv[kDirectFilterKB];
-            for (int kk = 0; kk < kDirectFilterKB; ++kk) dv[kk] = load8(dyrow + size_t(kk) * P * Q + Q - 8);
+            v8f dv[KB];
+            for (int kk = 0; kk < KB; ++kk) dv[kk] = load8(dyrow + size_t(kk) * P * Q + Q - 8);
             for (int t = 0; t < S; ++t) {
               const v8f xv = load8(xrow + Q - 8 + t);  // columns up to Q - 1 + t <= W - 1
-              for (int kk = 0; kk < kDirectFilterKB; ++kk) acc[kk][t] += (v8f)((v8i)(dv[kk] * xv) & tail_mask);
+              for (int kk = 0; kk < KB; ++kk) acc[kk][t] += (v8f)((v8i)(dv[kk] * xv) & tail_mask);
             }
           }
         }
-        for (int kk = 0; kk < kDirectFilterKB; ++kk)
+        for (int kk = 0; kk < KB; ++kk)
           for (int t = 0; t < S; ++t) store8(av[kk] + 8 * t, acc[kk][t]);
       }
 }
 
+template <bool Wide>
 inline __attribute__((always_inline)) void direct_filter_images_body(const ConvShape& s, const float* x,
                                                                     const float* dy, int n0, int n1, float* accv) {
   const size_t CHW = size_t(s.C) * s.H * s.W, KPQ = size_t(s.K) * s.P() * s.Q();
   for (int n = n0; n < n1; ++n) {
-    direct_filter_image_body<5>(s, x + n * CHW, dy + n * KPQ, accv);
+    direct_filter_image_body<kFilterKB<Wide>, 5>(s, x + n * CHW, dy + n * KPQ, accv);
   }
 }
 
 __attribute__((target("avx512f,avx512vl,fma"))) void direct_fwd_rows_avx512(const ConvShape& s, const float* x,
                                                                             const float* wt, float* y, long b, long e) {
-  direct_fwd_rows_body(s, x, wt, y, b, e);
+  direct_fwd_rows_body<true>(s, x, wt, y, b, e);
 }
 __attribute__((target("avx2,fma"))) void direct_fwd_rows_avx2(const ConvShape& s, const float* x, const float* wt,
                                                               float* y, long b, long e) {
-  direct_fwd_rows_body(s, x, wt, y, b, e);
+  direct_fwd_rows_body<false>(s, x, wt, y, b, e);
 }
 void direct_fwd_rows_base(const ConvShape& s, const float* x, const float* wt, float* y, long b, long e) {
-  direct_fwd_rows_body(s, x, wt, y, b, e);
+  direct_fwd_rows_body<false>(s, x, wt, y, b, e);
 }
 __attribute__((target("avx512f,avx512vl,fma"))) void direct_filter_avx512(const ConvShape& s, const float* x,
                                                                           const float* dy, int n0, int n1, float* a) {
-  direct_filter_images_body(s, x, dy, n0, n1, a);
+  direct_filter_images_body<true>(s, x, dy, n0, n1, a);
 }
 __attribute__((target("avx2,fma"))) void direct_filter_avx2(const ConvShape& s, const float* x, const float* dy,
                                                             int n0, int n1, float* a) {
-  direct_filter_images_body(s, x, dy, n0, n1, a);
+  direct_filter_images_body<false>(s, x, dy, n0, n1, a);
 }
 void direct_filter_base(const ConvShape& s, const float* x, const float* dy, int n0, int n1, float* a) {
-  direct_filter_images_body(s, x, dy, n0, n1, a);
+  direct_filter_images_body<false>(s, x, dy, n0, n1, a);
 }
 #pragma GCC diagnostic pop
 

@@ -6,6 +6,7 @@
 
 #include "backend.h"
 #include "error.h"
+#include "host_backend.h"
 #include "model.h"
 #include "model_file.h"
 #include "predictor.h"
@@ -193,6 +194,51 @@ TEST(NetLayout, BindsEveryTensorOnceInFileOrderWithoutAllocating) {
   const std::string msg = testing::error_of([&] { h.check_limits(huge, "f: "); });
   EXPECT_EQ(msg.rfind("f: network spec", 0), 0u) << msg;
   EXPECT_NE(msg.find("parameters (the limit)"), std::string::npos) << msg;
+}
+
+// "relu maxpool" runs as "maxpool relu" (NetLayout::plan). The two orders must agree bit for bit, logits
+// and gradients, also where whole pooling windows are negative (the biases push every other map down).
+TEST(NetLayout, ReluBeforeMaxpoolRunsAfterItWithIdenticalResults) {
+  const NetSpec spec = NetSpec::parse("conv(6,3) relu maxpool(2) conv(5,3) relu maxpool(3) flatten dense(10)");
+  const NetLayout l = NetLayout::plan(spec);
+  std::vector<std::string> kinds;
+  for (const auto& layer : l.layers) kinds.push_back(layer->spec().kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"conv", "maxpool", "relu", "conv", "maxpool", "relu", "flatten", "dense"}));
+  EXPECT_EQ(l.tensors[2].name, "3.weight");  // names keep the spec's indices
+
+  for (const char* device : {"reference", "cpu"}) {
+    SCOPED_TRACE(device);
+    auto be = std::string(device) == "cpu" ? make_cpu_backend(2) : make_reference_backend();
+    const int N = 3;
+    Model run(*be, spec, N);
+    run.init(7);
+    ModelFile f;
+    f.tensors = run.export_params();
+    for (auto& t : f.tensors)
+      if (t.name.find("bias") != std::string::npos)
+        for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = i % 2 ? -0.4f : 0.1f;
+    run.import_params(f, "mem");
+    Model oracle(*be, spec, NetLayout::plan(spec, /*reorder=*/false), N);  // the spec's own order
+    oracle.import_params(f, "mem");
+    std::vector<float> x(size_t(N) * 28 * 28), dl(size_t(N) * 10);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = float((i * 37) % 101) / 101.f - 0.3f;
+    for (size_t i = 0; i < dl.size(); ++i) dl[i] = float(int(i % 7) - 3) / 7.f;
+    Buffer<float> xb(*be, x.size()), db(*be, dl.size());
+    xb.upload(x);
+    db.upload(dl);
+    std::vector<float> logits[2], grads[2];
+    Model* models[2] = {&run, &oracle};
+    for (int m = 0; m < 2; ++m) {
+      const float* out = models[m]->forward(xb.data(), N, true, 1);
+      logits[m].resize(dl.size());
+      be->download(logits[m].data(), out, dl.size() * sizeof(float));
+      models[m]->backward(db.data(), N, 1);
+      grads[m].resize(models[m]->param_count());
+      be->download(grads[m].data(), models[m]->grads(), grads[m].size() * sizeof(float));
+    }
+    EXPECT_EQ(logits[0], logits[1]);
+    EXPECT_EQ(grads[0], grads[1]);
+  }
 }
 
 // A model file written with the tiny net of these tests, with optional input_scale metadata.
