@@ -513,6 +513,8 @@ void awkward_conv(Table& t) {
       {"direct_Q9",  ConvShape{ 2,  3, 12, 13, 16, 5, 5, 0}},   // direct: overlapping 8-column blocks
       {"direct_N1",  ConvShape{ 1,  1, 28, 28, 32, 5, 5, 0}},
       {"direct_N3",  ConvShape{ 3,  1, 28, 28, 32, 5, 5, 0}},
+      {"direct3_Q11", ConvShape{ 3,  2, 13, 13, 16, 3, 3, 0}},  // direct 3x3: overlapping blocks, 3-column tail
+      {"direct3_Q26", ConvShape{ 2,  7, 10, 28, 24, 3, 3, 0}},  // direct 3x3: C*R*S = 63, shifted last block
       {"direct_N19", ConvShape{19,  1, 28, 28, 32, 5, 5, 0}},   // uneven filter chunks
   };
   const std::pair<const char*, ConvShape> tiny[] = {
