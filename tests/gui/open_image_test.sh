@@ -8,8 +8,8 @@ set -u
 
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-command -v convert >/dev/null || xdraw_fail "ImageMagick's convert not found (apt-get install imagemagick)"
 gui_test_begin "gui open-image test" open 150 "$@"
+command -v convert >/dev/null || xdraw_fail "ImageMagick's convert not found (apt-get install imagemagick)"
 photo=$WORK/number.jpg
 number_photo "$photo" 2024
 echo "not an image" >"$WORK/broken.png"
