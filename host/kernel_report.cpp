@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <initializer_list>
 #include <sstream>
 #include <system_error>
 
@@ -75,6 +76,12 @@ std::string fmt(const char* f, A... a) {
   return buf;
 }
 
+// One markdown table row: "| a | b | ... |".
+void table_row(std::ostringstream& os, std::initializer_list<std::string> cells) {
+  for (const std::string& c : cells) os << "| " << c << " ";
+  os << "|\n";
+}
+
 std::string time_text(double seconds) {
   return seconds >= 1e-3 ? fmt("%.2f ms", seconds * 1e3) : fmt("%.1f us", seconds * 1e6);
 }
@@ -100,10 +107,9 @@ void kernels_markdown(std::ostringstream& os, const KernelReport& r) {
         "| op | layer | shape | backend/variant | time | GFLOP/s | GB/s | FLOP/byte | bound | % of peak |\n"
         "|---|---|---|---|---:|---:|---:|---:|---|---:|\n";
   for (const KernelRow& k : r.kernels)
-    os << "| " << k.op << " | " << k.label << " | " << k.shape << " | " << k.backend << "/" << k.variant << " | "
-       << time_text(k.seconds) << " | " << fmt("%.2f", k.point.gflops) << " | " << fmt("%.2f", k.point.gbs) << " | "
-       << fmt("%.2f", k.point.intensity) << " | " << to_string(k.point.bound) << " | "
-       << fmt("%.1f", k.point.pct_of_peak) << " |\n";
+    table_row(os, {k.op, k.label, k.shape, k.backend + "/" + k.variant, time_text(k.seconds),
+                   fmt("%.2f", k.point.gflops), fmt("%.2f", k.point.gbs), fmt("%.2f", k.point.intensity),
+                   to_string(k.point.bound), fmt("%.1f", k.point.pct_of_peak)});
   os << "\n";
 }
 
@@ -113,9 +119,9 @@ void train_markdown(std::ostringstream& os, const KernelReport& r) {
         "| preset | backend | batch | time per step | images/s | GFLOP per step | GFLOP/s | % of peak FLOP/s |\n"
         "|---|---|---:|---:|---:|---:|---:|---:|\n";
   for (const TrainRow& t : r.train_steps)
-    os << "| " << t.preset << " | " << t.backend << " | " << t.batch << " | " << time_text(t.seconds) << " | "
-       << fmt("%.0f", t.images_per_s()) << " | " << fmt("%.3f", t.flops * 1e-9) << " | " << fmt("%.2f", t.gflops())
-       << " | " << fmt("%.1f", 100.0 * t.gflops() / r.peaks(t.backend).peak().gflops) << " |\n";
+    table_row(os, {t.preset, t.backend, std::to_string(t.batch), time_text(t.seconds), fmt("%.0f", t.images_per_s()),
+                   fmt("%.3f", t.flops * 1e-9), fmt("%.2f", t.gflops()),
+                   fmt("%.1f", 100.0 * t.gflops() / r.peaks(t.backend).peak().gflops)});
 }
 
 }  // namespace

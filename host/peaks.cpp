@@ -20,30 +20,24 @@ constexpr int kAcc = 12;  // independent accumulators per thread
 // Read at run time, so that the compiler cannot fold the loops into their (converged) result.
 volatile float g_start = 1.f, g_mul = 0.9999999f, g_add = 1e-7f;
 
-// Each loop returns a sum of its accumulators, written to a volatile so that the loop cannot be dropped.
-__attribute__((target("avx512f"))) float fma_avx512(long iters) {
-  __m512 a[kAcc];
-  for (int j = 0; j < kAcc; ++j) a[j] = _mm512_set1_ps(g_start + float(j) * 1e-3f);
-  const __m512 m = _mm512_set1_ps(g_mul), c = _mm512_set1_ps(g_add);
-  for (long i = 0; i < iters; ++i)
-    for (int j = 0; j < kAcc; ++j) a[j] = _mm512_fmadd_ps(a[j], m, c);
-  for (int j = 1; j < kAcc; ++j) a[0] = _mm512_add_ps(a[0], a[j]);
-  float out[16];
-  _mm512_storeu_ps(out, a[0]);
-  return out[0] + out[15];
-}
-
-__attribute__((target("avx2,fma"))) float fma_avx2(long iters) {
-  __m256 a[kAcc];
-  for (int j = 0; j < kAcc; ++j) a[j] = _mm256_set1_ps(g_start + float(j) * 1e-3f);
-  const __m256 m = _mm256_set1_ps(g_mul), c = _mm256_set1_ps(g_add);
-  for (long i = 0; i < iters; ++i)
-    for (int j = 0; j < kAcc; ++j) a[j] = _mm256_fmadd_ps(a[j], m, c);
-  for (int j = 1; j < kAcc; ++j) a[0] = _mm256_add_ps(a[0], a[j]);
-  float out[8];
-  _mm256_storeu_ps(out, a[0]);
-  return out[0] + out[7];
-}
+// fn(iters): kAcc accumulators of VEC (LANES floats; intrinsics PREFIX##_*_ps, compiled for ISA) each take
+// `iters` FMAs; returns a sum of the accumulators, written to a volatile so that the loop cannot be dropped.
+// A macro, not a template: each ISA's intrinsics inline only into a function compiled for that ISA.
+#define DIGITS_FMA_LOOP(fn, isa, VEC, PREFIX, LANES)                                                \
+  __attribute__((target(isa))) float fn(long iters) {                                               \
+    VEC a[kAcc];                                                                                    \
+    for (int j = 0; j < kAcc; ++j) a[j] = PREFIX##_set1_ps(g_start + float(j) * 1e-3f);             \
+    const VEC m = PREFIX##_set1_ps(g_mul), c = PREFIX##_set1_ps(g_add);                             \
+    for (long i = 0; i < iters; ++i)                                                                \
+      for (int j = 0; j < kAcc; ++j) a[j] = PREFIX##_fmadd_ps(a[j], m, c);                          \
+    for (int j = 1; j < kAcc; ++j) a[0] = PREFIX##_add_ps(a[0], a[j]);                              \
+    float out[LANES];                                                                               \
+    PREFIX##_storeu_ps(out, a[0]);                                                                  \
+    return out[0] + out[LANES - 1];                                                                 \
+  }
+DIGITS_FMA_LOOP(fma_avx512, "avx512f", __m512, _mm512, 16)
+DIGITS_FMA_LOOP(fma_avx2, "avx2,fma", __m256, _mm256, 8)
+#undef DIGITS_FMA_LOOP
 
 // SSE has no FMA: a multiply and an add per element (two FLOPs, as an FMA counts).
 float muladd_sse(long iters) {

@@ -13,31 +13,21 @@ MODEL=${2:-$ROOT/data/models/default.safetensors}
 NUMBER=${3:-2024}
 OUT=${DIGITS_SCREENSHOT:-$ROOT/docs/screenshot.png}
 XDRAW_WHO=screenshot
-fail() {
-  echo "$XDRAW_WHO: FAIL: $*" >&2
-  exit 1
-}
+# shellcheck source=../tests/gui/xdraw.sh
+. "$ROOT/tests/gui/xdraw.sh"
 
-[ -x "$GUI" ] || fail "$GUI is not an executable: build the digits-gui target (or pass its path)"
-[ -f "$MODEL" ] || fail "model file '$MODEL' not found: train one with digits train --out $MODEL (or pass its path)"
+[ -x "$GUI" ] || xdraw_fail "$GUI is not an executable: build the digits-gui target (or pass its path)"
+[ -f "$MODEL" ] || xdraw_fail "model file '$MODEL' not found: train one with digits train --out $MODEL (or pass its path)"
 IMAGE=
 case "$NUMBER" in
   *[!0-9]* | "")
-    [ -f "$NUMBER" ] || fail "the third argument must be digits or an image file, got '$NUMBER'"
+    [ -f "$NUMBER" ] || xdraw_fail "the third argument must be digits or an image file, got '$NUMBER'"
     IMAGE=$(realpath "$NUMBER") ;;
 esac
-for tool in xvfb-run xdotool import; do command -v $tool >/dev/null || fail "$tool not found"; done
+command -v import >/dev/null || xdraw_fail "import not found (apt-get install imagemagick)"
+[ -n "${DIGITS_SCREENSHOT_UNDER_XVFB:-}" ] ||
+  run_under_xvfb DIGITS_SCREENSHOT_UNDER_XVFB 120 "$0" "$GUI" "$MODEL" "$NUMBER"
 
-if [ -z "${DIGITS_SCREENSHOT_UNDER_XVFB:-}" ]; then
-  export DIGITS_SCREENSHOT_UNDER_XVFB=1
-  timeout --kill-after=5 120 xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp" "$0" "$GUI" "$MODEL" "$NUMBER"
-  rc=$?
-  if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then fail "timed out"; fi
-  exit $rc
-fi
-
-# shellcheck source=../tests/gui/xdraw.sh
-. "$ROOT/tests/gui/xdraw.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/digits-screenshot.XXXXXX")
 trap 'gui_stop; rm -rf "$work"' EXIT
 

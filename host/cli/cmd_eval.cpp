@@ -106,13 +106,13 @@ void run_eval(const EvalArgs& a) {
   const Outputs outputs = plan_outputs(a);
   const std::string path = a.model.empty() ? default_model_path() : a.model;
   BackendChoice be = choose_backend(a.common);
-  const Mnist data = load_data(a.common);
+  const Dataset data = load_test_data(a.common);
   auto model = load_model(*be.backend, path, a.batch);
-  ResidentData test(*be.backend, data.test);
-  const EvalResult r = evaluate(*model, test, data.test);
+  ResidentData test(*be.backend, data);
+  const EvalResult r = evaluate(*model, test, data);
   if (a.common.json) {
     // stdout stays one JSON document: the "wrote" lines go to stderr.
-    const nlohmann::json written = write_outputs(outputs, r, data.test, a.misread_max, std::cerr);
+    const nlohmann::json written = write_outputs(outputs, r, data, a.misread_max, std::cerr);
     nlohmann::json j;
     j["model"] = path;
     j["backend"] = be.backend->name();
@@ -150,7 +150,7 @@ void run_eval(const EvalArgs& a) {
   }
   if (!outputs.confusion.empty() || !outputs.misread.empty() || !outputs.probabilities.empty()) {
     std::cout << "\n";
-    write_outputs(outputs, r, data.test, a.misread_max, std::cout);
+    write_outputs(outputs, r, data, a.misread_max, std::cout);
   }
 }
 

@@ -7,20 +7,10 @@
 #   usage: tests/gui/double_click_test.sh DIGITS_GUI MODEL_FILE
 set -u
 
-GUI=${1:-}
-MODEL=${2:-}
-XDRAW_WHO="gui double-click test"
-# shellcheck source=xdraw.sh
-. "$(dirname "$0")/xdraw.sh"
-check_gui_args "$GUI" "$MODEL"
-
-[ -n "${DIGITS_DCLICK_UNDER_XVFB:-}" ] || run_under_xvfb DIGITS_DCLICK_UNDER_XVFB 120 "$0" "$@"
-
-# ---- inside Xvfb ----
-work=$(mktemp -d "${TMPDIR:-/tmp}/digits-gui-dclick.XXXXXX")
-trap 'gui_stop; rm -rf "$work"' EXIT
-gui_start "$work" "$GUI" --model "$MODEL" --device cpu
-echo "canvas at $CX,$CY size ${CW}x${CH}"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+gui_test_begin "gui double-click test" dclick 120 "$@"
+gui_start "$WORK" "$GUI" --model "$MODEL" --device cpu
 
 S=$((CH * 6 / 10))
 BX=$(((CW - S * 6 / 10) / 2)); BY=$(((CH - S) / 2))
@@ -50,13 +40,6 @@ draw_quickly() {
     [ "$attempt" -lt 3 ] || xdraw_fail "the machine is too busy: 3 bursts took >= 300 ms, no double click was made"
   done
   READ_LINE=$(settled_line "$since") || exit 1
-}
-
-clear_canvas() {
-  local since
-  since=$(log_lines)
-  xdotool windowfocus --sync "$GUI_WID" key Escape || xdraw_fail "xdotool could not press Esc"
-  settled_line "$since" >/dev/null || exit 1
 }
 
 expect_strokes() {

@@ -11,23 +11,13 @@
 #   usage: tests/gui/learn_test.sh DIGITS_GUI MODEL_FILE
 set -u
 
-GUI=${1:-}
-MODEL=${2:-}
-XDRAW_WHO="gui learn test"
-# shellcheck source=xdraw.sh
-. "$(dirname "$0")/xdraw.sh"
-check_gui_args "$GUI" "$MODEL"
-
-[ -n "${DIGITS_LEARN_UNDER_XVFB:-}" ] || run_under_xvfb DIGITS_LEARN_UNDER_XVFB 150 "$0" "$@"
-
-# ---- inside Xvfb ----
-work=$(mktemp -d "${TMPDIR:-/tmp}/digits-gui-learn.XXXXXX")
-trap 'gui_stop; rm -rf "$work"' EXIT
-export XDG_DATA_HOME=$work/xdg
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+gui_test_begin "gui learn test" learn 150 "$@"
+export XDG_DATA_HOME=$WORK/xdg
 samples=$XDG_DATA_HOME/digits/samples
 personal=$XDG_DATA_HOME/digits/models/personal.safetensors
-gui_start "$work" "$GUI" --model "$MODEL" --device cpu
-echo "canvas at $CX,$CY size ${CW}x${CH}"
+gui_start "$WORK" "$GUI" --model "$MODEL" --device cpu
 
 S0=$((CH * 6 / 10))
 # euro_one WHAT PERCENT DX: draws the continental 1 in a box of PERCENT of S0, DX pixels right of centre; the
@@ -39,8 +29,6 @@ euro_one() {
   READ_LINE=$(settled_line "$since") || exit 1
   echo "$1: read '$(digits_of "$READ_LINE")'"
 }
-
-key() { xdotool windowfocus --sync "$GUI_WID" key "$@" || xdraw_fail "xdotool could not press $*"; }
 
 # wait_err PATTERN SECONDS: waits for a line matching PATTERN on the window's stderr.
 wait_err() {
@@ -63,15 +51,8 @@ expect_samples() {
   done
 }
 
-clear_canvas() {
-  local since
-  since=$(log_lines)
-  key Escape
-  settled_line "$since" >/dev/null || exit 1
-}
-
 # ---- Learn with no samples says what to do (and starts nothing) ----
-key ctrl+l
+gui_key ctrl+l
 wait_err "digits-gui: learn: no samples in $samples" 5
 echo "Learn with an empty store: told what to do"
 
@@ -81,12 +62,12 @@ for v in "100 0" "90 -40" "110 40" "95 30" "105 -30" "85 0" "100 -60" "115 0"; d
   n=$((n + 1))
   euro_one "continental 1, sample $n" $v
   [ "$(digits_of "$READ_LINE")" = 1 ] || misread=$((misread + 1))
-  key 1
+  gui_key 1
   expect_samples "the key 1 on sample $n" $n
   if [ $n -eq 1 ]; then  # undo the correction, then make it again
-    key ctrl+shift+z
+    gui_key ctrl+shift+z
     expect_samples "Ctrl+Shift+Z (undo correction)" 0
-    key 1
+    gui_key 1
     expect_samples "the key 1 after the undo" 1
     echo "undo correction: sample removed and saved again"
   fi
@@ -97,7 +78,7 @@ echo "before learning: $misread of $n continental 1s misread"
 
 # ---- learn ----
 t0=$(now_ms)
-key ctrl+l
+gui_key ctrl+l
 wait_err "digits-gui: learned " 60
 learned=$(grep "digits-gui: learned " "$GUI_ERR")
 echo "$learned (window: $((($(now_ms) - t0) / 1000)) s)"
@@ -116,10 +97,10 @@ since=$(log_lines); glyph 7 $(((CW - S0 * 6 / 10) / 2)) $(((CH - S0) / 2)) $S0; 
 
 # ---- closing the window while it learns again: cancelled, the personal model left as it was ----
 before=$(sha256sum <"$personal")
-key ctrl+l
+gui_key ctrl+l
 until [ "$(grep -c 'digits-gui: learning from ' "$GUI_ERR")" -ge 2 ]; do sleep 0.1; done
 t0=$(now_ms)
-key ctrl+q
+gui_key ctrl+q
 deadline=$((t0 + 30000))
 while kill -0 "$GUI_PID" 2>/dev/null; do
   [ "$(now_ms)" -lt "$deadline" ] || { xdraw_show_logs; xdraw_fail "digits-gui did not close within 30 s while learning"; }
@@ -133,13 +114,13 @@ echo "closed while learning: cancelled in $((($(now_ms) - t0) / 1000)) s, the pe
 
 # ---- started again without --model: the personal model; Model > Use the bundled model switches back ----
 unset DIGITS_MODEL
-mkdir -p "$work/again"
-gui_start "$work/again" "$GUI" --device cpu
+mkdir -p "$WORK/again"
+gui_start "$WORK/again" "$GUI" --device cpu
 grep -q "model $personal\$" "$GUI_ERR" || { xdraw_show_logs; xdraw_fail "started without --model, the window did not load $personal"; }
 euro_one "restarted with the personal model" 100 0
 [ "$(digits_of "$READ_LINE")" = 1 ] || { xdraw_show_logs; xdraw_fail "the personal model at start read '$(digits_of "$READ_LINE")'"; }
 since=$(log_lines)
-key alt+m b  # Model > Use the bundled model
+gui_key alt+m b  # Model > Use the bundled model
 wait_err "model .*data/models/default.safetensors\$" 20
 READ_LINE=$(settled_line "$since") || exit 1
 echo "Model > Use the bundled model: read '$(digits_of "$READ_LINE")'"

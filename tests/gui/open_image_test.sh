@@ -6,35 +6,18 @@
 #   usage: tests/gui/open_image_test.sh DIGITS_GUI MODEL_FILE
 set -u
 
-GUI=${1:-}
-MODEL=${2:-}
-XDRAW_WHO="gui open-image test"
-# shellcheck source=xdraw.sh
-. "$(dirname "$0")/xdraw.sh"
-check_gui_args "$GUI" "$MODEL"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+gui_test_begin "gui open-image test" open 150 "$@"
 command -v convert >/dev/null || xdraw_fail "ImageMagick's convert not found (apt-get install imagemagick)"
-
-[ -n "${DIGITS_OPEN_UNDER_XVFB:-}" ] || run_under_xvfb DIGITS_OPEN_UNDER_XVFB 150 "$0" "$@"
-
-# ---- inside Xvfb ----
-work=$(mktemp -d "${TMPDIR:-/tmp}/digits-gui-open.XXXXXX")
-trap 'gui_stop; rm -rf "$work"' EXIT
-photo=$work/number.jpg
+photo=$WORK/number.jpg
 number_photo "$photo" 2024
-echo "not an image" >"$work/broken.png"
-
-# wait_window NAME: the id of a visible window whose title matches NAME (10 s at most).
-wait_window() {
-  local id
-  id=$(timeout 10 xdotool search --sync --onlyvisible --name "$1" | head -n 1)
-  [ -n "$id" ] || { xdraw_show_logs; xdraw_fail "no window named '$1' appeared"; }
-  echo "$id"
-}
+echo "not an image" >"$WORK/broken.png"
 
 # open_with_dialog PATH: Ctrl+O, then the path typed into the file chooser's location field.
 open_with_dialog() {
   local dlg
-  xdotool windowfocus --sync "$GUI_WID" key ctrl+o || xdraw_fail "xdotool could not press Ctrl+O"
+  gui_key ctrl+o
   dlg=$(wait_window '^Open an image$') || exit 1
   sleep 0.5  # the chooser takes its focus after it maps
   xdotool windowfocus --sync "$dlg" key ctrl+l type --delay 5 "$1" || xdraw_fail "xdotool could not type the path"
@@ -49,7 +32,7 @@ title_is() {
   echo "title: '$t'"
 }
 
-gui_start "$work" "$GUI" --model "$MODEL" --device cpu "$photo"
+gui_start "$WORK" "$GUI" --model "$MODEL" --device cpu "$photo"
 since=0
 expect_read "opened number.jpg at start" 2024 "$since"
 case "$READ_LINE" in *'"source":"image"'*) ;; *) xdraw_fail "the answer is not from the image: $READ_LINE" ;; esac
@@ -61,7 +44,7 @@ expect_read "drew a 1 over the image" 1 "$since"
 case "$READ_LINE" in *'"source":"drawing","strokes":1,'*) ;; *) xdraw_fail "the image was not replaced by the drawing: $READ_LINE" ;; esac
 title_is "digits"
 
-open_with_dialog "$work/broken.png"
+open_with_dialog "$WORK/broken.png"
 box=$(wait_window 'cannot open the image') || exit 1
 echo "message box for broken.png"
 grep -q "cannot open .*broken.png" "$GUI_ERR" || { xdraw_show_logs; xdraw_fail "no error line for broken.png"; }

@@ -7,32 +7,17 @@
 #   usage: tests/gui/smoke_test.sh DIGITS_GUI MODEL_FILE
 set -u
 
-GUI=${1:-}
-MODEL=${2:-}
-TOTAL_TIMEOUT=${DIGITS_SMOKE_TIMEOUT:-120}
-XDRAW_WHO="gui smoke test"
-# shellcheck source=xdraw.sh
-. "$(dirname "$0")/xdraw.sh"
-check_gui_args "$GUI" "$MODEL"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+gui_test_begin "gui smoke test" smoke "${DIGITS_SMOKE_TIMEOUT:-120}" "$@"
+gui_start "$WORK" "$GUI" --model "$MODEL" --device cpu
 
-# ---- outside Xvfb: re-run this script inside a fresh virtual display, all of it under a deadline ----
-[ -n "${DIGITS_SMOKE_UNDER_XVFB:-}" ] || run_under_xvfb DIGITS_SMOKE_UNDER_XVFB "$TOTAL_TIMEOUT" "$0" "$@"
-
-# ---- inside Xvfb ----
-work=$(mktemp -d "${TMPDIR:-/tmp}/digits-gui-smoke.XXXXXX")
-trap 'gui_stop; rm -rf "$work"' EXIT
-
-gui_start "$work" "$GUI" --model "$MODEL" --device cpu
-echo "canvas at $CX,$CY size ${CW}x${CH}"
-
-clear_canvas() {
-  local since line
-  since=$(log_lines)
-  xdotool windowfocus --sync "$GUI_WID" key Escape || xdraw_fail "xdotool could not press Esc"
-  line=$(settled_line "$since") || exit 1
-  case "$line" in
+# clear_empty: Esc must clear the canvas: the answer is "no digit".
+clear_empty() {
+  clear_canvas
+  case "$READ_LINE" in
     *'"empty":true'*) echo "Esc: canvas cleared, 'no digit'" ;;
-    *) xdraw_show_logs; xdraw_fail "after Esc expected an empty prediction, got: $line" ;;
+    *) xdraw_show_logs; xdraw_fail "after Esc expected an empty prediction, got: $READ_LINE" ;;
   esac
 }
 
@@ -40,11 +25,11 @@ S=$((CH * 6 / 10))                                  # one digit's box: 60% of th
 BX=$(((CW - S * 6 / 10) / 2)); BY=$(((CH - S) / 2))  # centred
 
 since=$(log_lines); glyph 1 $BX $BY $S; expect_read "drew a 1" 1 "$since"
-clear_canvas
+clear_empty
 since=$(log_lines); glyph 7 $BX $BY $S; expect_read "drew a 7" 7 "$since"
-clear_canvas
+clear_empty
 since=$(log_lines); glyph 0 $BX $BY $S; expect_read "drew a 0" 0 "$since"
-clear_canvas
+clear_empty
 S2=$((CW * 45 / 100 < S ? CW * 45 / 100 : S))
 since=$(log_lines)
 glyph 1 $((CW / 2 - S2 * 70 / 100)) $(((CH - S2) / 2)) $S2

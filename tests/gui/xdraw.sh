@@ -1,5 +1,5 @@
-# Shared by tests/gui/smoke_test.sh and scripts/screenshot.sh (sourced, not run): start digits-gui in the
-# current X display, find its canvas, and draw digits on it with xdotool, like a hand would (small steps).
+# Shared by the gui tests (through lib.sh) and scripts/screenshot.sh (sourced, not run): start digits-gui in
+# the current X display, find its canvas, and draw digits on it with xdotool, like a hand would (small steps).
 # Needs: xdotool (ImageMagick for number_photo). Sets CX CY CW CH (the canvas on screen), GUI_PID, GUI_WID, GUI_OUT, GUI_ERR.
 
 now_ms() { date +%s%3N; }
@@ -51,8 +51,16 @@ gui_start() {
   # The window reports logical pixels; xdotool moves in screen pixels (GDK_SCALE of them per logical one).
   local scale=${GDK_SCALE:-1}
   CX=$((CX * scale)) CY=$((CY * scale)) CW=$((CW * scale)) CH=$((CH * scale))
-  GUI_WID=$(timeout 10 xdotool search --sync --onlyvisible --name '^digits' | head -n 1)
-  [ -n "$GUI_WID" ] || { xdraw_show_logs; xdraw_fail "window 'digits' not found"; }
+  GUI_WID=$(wait_window '^digits') || exit 1
+  echo "canvas at $CX,$CY size ${CW}x${CH}"
+}
+
+# wait_window NAME: prints the id of a visible window whose title matches NAME (10 s at most), or fails.
+wait_window() {
+  local id
+  id=$(timeout 10 xdotool search --sync --onlyvisible --name "$1" | head -n 1)
+  [ -n "$id" ] || { xdraw_show_logs; xdraw_fail "no window named '$1' appeared"; }
+  echo "$id"
 }
 
 # gui_stop: kills the window if it still runs.

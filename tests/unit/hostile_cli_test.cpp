@@ -334,6 +334,18 @@ TEST_F(HostileData, EvalReadsTheSameWay) {
                  data_ + "/t10k-labels-idx1-ubyte", "outside 0..9");
 }
 
+TEST_F(HostileData, EvalReadsOnlyTheTestSet) {
+  // eval never opens the training images: a broken training set stops train, not eval.
+  const std::string model = tmp_.file("tiny.safetensors");
+  save_model_file(model, tiny_model());
+  replace(kTrainImages, grey_png(8));
+  const auto r = testing::run_digits("eval --device cpu --threads 1 --data " + q(data_) + " --model " + q(model));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find(" test images)"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find(" train, "), std::string::npos) << r.output;  // the data line counts test images only
+  expect_refused(train(), path(kTrainImages), "not an IDX file");
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Model files (safetensors), through `digits predict --model FILE` (and train --resume, eval)
 
