@@ -87,11 +87,12 @@ float median_in_place(std::vector<float>& v) {
   return *mid;
 }
 
-// The median of the coarse plane over the (2r+1)^2 window around (x, y), clipped at the edges.
+// The median of the coarse plane over the (2r+1)^2 window around (x, y), clipped at the edges, from every
+// other pixel of every other row of it (a quarter of the work; the median hardly moves).
 float local_median(const Plane& coarse, int x, int y, int r, std::vector<float>& win) {
   win.clear();
-  for (int v = std::max(0, y - r); v <= std::min(coarse.h - 1, y + r); ++v)
-    for (int u = std::max(0, x - r); u <= std::min(coarse.w - 1, x + r); ++u) win.push_back(coarse.at(u, v));
+  for (int v = std::max(0, y - r); v <= std::min(coarse.h - 1, y + r); v += 2)
+    for (int u = std::max(0, x - r); u <= std::min(coarse.w - 1, x + r); u += 2) win.push_back(coarse.at(u, v));
   return median_in_place(win);
 }
 
@@ -388,13 +389,14 @@ double line_slope(const std::vector<uint8_t>& mask, int w, int h) {
     }
   const int steps = int(std::lround(kLineMaxAngle / kLineAngleStep));
   const int pad = int(std::ceil(std::tan(kLineMaxAngle * std::numbers::pi / 180) * w)) + 1;
-  std::vector<int> rows(size_t(h + 2 * pad));
+  std::vector<int> rows(size_t(h + 2 * pad)), shift(static_cast<size_t>(w));
   double best_slope = 0, best = -1;
   for (int i = 0; i <= 2 * steps; ++i) {  // 0, +1, -1, +2, ... steps: a tie keeps the smaller angle
     const int k = (i + 1) / 2 * (i % 2 ? 1 : -1);
     const double slope = std::tan(k * kLineAngleStep * std::numbers::pi / 180);
     std::fill(rows.begin(), rows.end(), 0);
-    for (const auto& [x, y] : pts) ++rows[size_t(y - std::lround(x * slope) + pad)];
+    for (int x = 0; x < w; ++x) shift[size_t(x)] = pad - int(std::lround(x * slope));
+    for (const auto& [x, y] : pts) ++rows[size_t(y + shift[size_t(x)])];
     double score = 0;
     for (int n : rows) score += double(n) * n;
     if (score > best) best = score, best_slope = slope;
