@@ -18,6 +18,9 @@ constexpr int   kCoarseSide    = 128;    // the background is estimated on a cop
 constexpr int   kBackgroundKernel = 5;   // with a closing/opening kernel of 1/this of its shorter side
 constexpr float kPolarityMin   = 4.f;    // polarity: thin deviations count beyond this many grey levels
 constexpr float kPolarityNoise = 3.f;    // ... and beyond this many sigmas of the texture
+constexpr float kPolarityClear = 3.f;    // ... and one side must outweigh the other this many times, else:
+constexpr int   kFineRadius    = 3;      // ... thin strokes decide at full resolution (top-hats of this radius)
+constexpr double kFineQuantile = 0.95;   // ... beyond this quantile of the local range (texture; strokes are fewer)
 constexpr double kTailShare    = 1e-4;   // the ink's reach: the extremes past this share of the pixels are ignored
 constexpr float kMinNoise      = 0.004f; // the background's noise sigma, at least (contrast units; ~1 grey level)
 constexpr float kNoiseSigmas   = 3.f;    // ink starts this many noise sigmas above the background
@@ -31,7 +34,7 @@ constexpr int   kLineMaxThick  = 6;      // ... steps only between pixels in run
 constexpr int   kLineGap       = 1;      // ... and of each pixel of a gap in it
 constexpr double kLineThickQuantile = 0.9; // a line is as thick as this quantile of the runs across long paths
 constexpr int   kLineThickMargin = 1;    // ... plus this (a stroke lying on a line is thicker together)
-constexpr int   kGrowSteps     = 5;      // faint ink is kept at most this many pixels from ink at Otsu's threshold
+constexpr int   kGrowSteps     = 10;     // faint ink is kept at most this many pixels from ink at Otsu's threshold
 constexpr double kLineMaxAngle = 15;     // ruled lines are looked for up to this many degrees from level,
 constexpr double kLineAngleStep = 0.5;   // ... at angles this far apart
 // clang-format on
@@ -96,13 +99,32 @@ float local_median(const Plane& coarse, int x, int y, int r, std::vector<float>&
   return median_in_place(win);
 }
 
+// Dark ink or light at full resolution, for when the coarse copy cannot tell (thin strokes on a strong
+// texture, averaged away): thin dark structures (the black top-hat of radius kFineRadius) against thin light
+// ones (the white top-hat), each counted beyond the texture's typical local range (the median of closing -
+// opening) and kPolarityMin levels.
+bool dark_ink_fine(const GrayImage& img) {
+  const Plane p{img.width, img.height, std::vector<float>(img.pixels.begin(), img.pixels.end())};
+  const Plane close = rank_filter(rank_filter(p, kFineRadius, true), kFineRadius, false);
+  const Plane open = rank_filter(rank_filter(p, kFineRadius, false), kFineRadius, true);
+  std::vector<float> range;
+  for (size_t i = 0; i < p.v.size(); i += 7) range.push_back(close.v[i] - open.v[i]);
+  const auto q = range.begin() + std::ptrdiff_t(double(range.size()) * kFineQuantile);
+  std::nth_element(range.begin(), q, range.end());
+  const float thr = std::max(kPolarityMin, *q);
+  double d = 0, l = 0;
+  for (size_t i = 0; i < p.v.size(); ++i)
+    d += std::max(0.f, close.v[i] - p.v[i] - thr), l += std::max(0.f, p.v[i] - open.v[i] - thr);
+  return d >= l;
+}
+
 // Dark ink or light, sampled at every other coarse pixel: a pixel is dark writing when it lies below both
 // the local median (which follows light, shadows and the sheet's edges, but not thin strokes) and the
 // closing (which keeps every large region: a table beside the sheet, the sheet's corners, the board); light
 // writing when above the median and the opening (the paper inside a loop is above the opening, never
 // above the median). In grey levels, so paper and board weigh alike; deviations count beyond
 // kPolarityNoise sigmas of the texture (the deviations from the median) and kPolarityMin levels.
-bool dark_ink_from(const Plane& coarse, int r, const Plane& close, const Plane& open) {
+bool dark_ink_from(const GrayImage& img, const Plane& coarse, int r, const Plane& close, const Plane& open) {
   std::vector<float> dark, light, spread, win;
   for (int y = 0; y < coarse.h; y += 2)
     for (int x = 0; x < coarse.w; x += 2) {
@@ -114,6 +136,7 @@ bool dark_ink_from(const Plane& coarse, int r, const Plane& close, const Plane& 
   const float thr = std::max(kPolarityMin, kPolarityNoise * 1.4826f * median_in_place(spread));
   double d = 0, l = 0;
   for (size_t i = 0; i < dark.size(); ++i) d += std::max(0.f, dark[i] - thr), l += std::max(0.f, light[i] - thr);
+  if (std::max(d, l) < kPolarityClear * std::min(d, l)) return dark_ink_fine(img);
   return d >= l;
 }
 
@@ -250,28 +273,29 @@ std::vector<uint8_t> transpose(const std::vector<uint8_t>& m, int w, int h) {
   return t;
 }
 
-// Clears the pixels of the mask connected (8-neighbours) to the image's border through pixels of stroke
-// strength (contrast c at least t), within the band of kFrameBand of the width and height along it: the
-// table beside the sheet, the ends of ruled lines. Faint texture never links a digit near the border to
-// it, and a digit that a line's remains connect to the border is never followed further in. The faint
-// rim of what was cleared keeps no pixel at t, so ink_levels drops it.
+// Clears the pixels of the mask connected (8-neighbours) to the image's border, within the band of
+// kFrameBand of the width and height along it: the table beside the sheet, the ends of ruled lines, texture
+// at the frame. A pixel of stroke strength (contrast c at least t) is followed only from the border or from
+// another one: faint texture may lead from the frame to a digit near it, but the digit stays (its faint
+// rim goes). A digit that a line's remains connect to the border is never followed further in.
 void clear_touching_frame(std::vector<uint8_t>& mask, const Plane& c, float t) {
   const int w = c.w, h = c.h;
   const int bx = int(kFrameBand * float(w)), by = int(kFrameBand * float(h));
   std::vector<int32_t> stack;
-  const auto push = [&](int x, int y) {
+  const auto push = [&](int x, int y, bool from_strong) {
     const size_t i = size_t(y) * w + x;
     const bool in_band = x < bx || x >= w - bx || y < by || y >= h - by;
-    if (mask[i] && c.v[i] >= t && in_band) mask[i] = 0, stack.push_back(int32_t(i));
+    if (mask[i] && in_band && (from_strong || c.v[i] < t)) mask[i] = 0, stack.push_back(int32_t(i));
   };
-  for (int x = 0; x < w; ++x) push(x, 0), push(x, h - 1);
-  for (int y = 0; y < h; ++y) push(0, y), push(w - 1, y);
+  for (int x = 0; x < w; ++x) push(x, 0, true), push(x, h - 1, true);
+  for (int y = 0; y < h; ++y) push(0, y, true), push(w - 1, y, true);
   while (!stack.empty()) {
     const int x = stack.back() % w, y = stack.back() / w;
+    const bool strong = c.v[size_t(stack.back())] >= t;
     stack.pop_back();
     for (int dy = -1; dy <= 1; ++dy)
       for (int dx = -1; dx <= 1; ++dx)
-        if (x + dx >= 0 && x + dx < w && y + dy >= 0 && y + dy < h) push(x + dx, y + dy);
+        if (x + dx >= 0 && x + dx < w && y + dy >= 0 && y + dy < h) push(x + dx, y + dy, strong);
   }
 }
 
@@ -326,7 +350,7 @@ bool dark_ink(const GrayImage& img) {
   int f = 1;
   const Plane coarse = coarse_copy(img, &f);
   const int r = kernel_radius(coarse);
-  return dark_ink_from(coarse, r, background_of(coarse, r, true), background_of(coarse, r, false));
+  return dark_ink_from(img, coarse, r, background_of(coarse, r, true), background_of(coarse, r, false));
 }
 
 Plane background(const GrayImage& img, bool dark_ink, int* factor) {
@@ -442,7 +466,7 @@ Plane photo_ink(const GrayImage& img, bool* dark_ink) {
   const Plane coarse = coarse_copy(img, &f);
   const int r = kernel_radius(coarse);
   const Plane close = background_of(coarse, r, true), open = background_of(coarse, r, false);
-  const bool dark = *dark_ink = dark_ink_from(coarse, r, close, open);
+  const bool dark = *dark_ink = dark_ink_from(img, coarse, r, close, open);
   int reach = 0;
   const Plane c = contrast_against(img, dark ? close : open, f, dark, &reach);
   if (reach < kMinContrast) return {};
