@@ -18,7 +18,8 @@ constexpr int   kCoarseSide    = 128;    // the background is estimated on a cop
 constexpr int   kBackgroundKernel = 5;   // with a closing/opening kernel of 1/this of its shorter side
 constexpr float kPolarityMin   = 4.f;    // polarity: thin deviations count beyond this many grey levels
 constexpr float kPolarityNoise = 3.f;    // ... and beyond this many sigmas of the texture
-constexpr float kPolarityClear = 3.f;    // ... and one side must outweigh the other this many times, else:
+constexpr float kPolarityClear = 3.f;    // ... one side outweighs the other this many times or, failing that,
+constexpr double kPolarityWeak = 0.15;   // ... by more than this many levels a sample on average; else
 constexpr int   kFineRadius    = 3;      // ... thin strokes decide at full resolution (top-hats of this radius)
 constexpr double kFineQuantile = 0.95;   // ... beyond this quantile of the local range (texture; strokes are fewer)
 constexpr double kTailShare    = 1e-4;   // the ink's reach: the extremes past this share of the pixels are ignored
@@ -123,7 +124,9 @@ bool dark_ink_fine(const GrayImage& img) {
 // closing (which keeps every large region: a table beside the sheet, the sheet's corners, the board); light
 // writing when above the median and the opening (the paper inside a loop is above the opening, never
 // above the median). In grey levels, so paper and board weigh alike; deviations count beyond
-// kPolarityNoise sigmas of the texture (the deviations from the median) and kPolarityMin levels.
+// kPolarityNoise sigmas of the texture (the deviations from the median) and kPolarityMin levels. When
+// neither side clearly wins and both are weak (thin strokes averaged away on the coarse copy, a texture as
+// strong), the full-resolution image decides (dark_ink_fine).
 bool dark_ink_from(const GrayImage& img, const Plane& coarse, int r, const Plane& close, const Plane& open) {
   std::vector<float> dark, light, spread, win;
   for (int y = 0; y < coarse.h; y += 2)
@@ -136,7 +139,8 @@ bool dark_ink_from(const GrayImage& img, const Plane& coarse, int r, const Plane
   const float thr = std::max(kPolarityMin, kPolarityNoise * 1.4826f * median_in_place(spread));
   double d = 0, l = 0;
   for (size_t i = 0; i < dark.size(); ++i) d += std::max(0.f, dark[i] - thr), l += std::max(0.f, light[i] - thr);
-  if (std::max(d, l) < kPolarityClear * std::min(d, l)) return dark_ink_fine(img);
+  const bool weak = std::max(d, l) < kPolarityWeak * double(dark.size());  // thin strokes, averaged away
+  if (weak && std::max(d, l) < kPolarityClear * std::min(d, l)) return dark_ink_fine(img);
   return d >= l;
 }
 
