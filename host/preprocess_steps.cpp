@@ -472,7 +472,9 @@ Plane photo_ink(const GrayImage& img, bool* dark_ink) {
   const Plane close = background_of(coarse, r, true), open = background_of(coarse, r, false);
   const bool dark = *dark_ink = dark_ink_from(img, coarse, r, close, open);
   int reach = 0;
-  const Plane c = contrast_against(img, dark ? close : open, f, dark, &reach);
+  // Widened by one coarse pixel towards the ink's side: at the sheet's edge, the paper's blurred rim is
+  // compared with the table, never with a coarse pixel that averages the two (it would read as a line).
+  const Plane c = contrast_against(img, rank_filter(dark ? close : open, 1, !dark), f, dark, &reach);
   if (reach < kMinContrast) return {};
   const float floor = kNoiseSigmas * noise_sigma(c);
   const float t = std::max(otsu_threshold(c, floor), 2 * floor);
