@@ -40,6 +40,10 @@ constexpr float kTrace         = 1e-4f;  // output below this fraction of the pe
 constexpr float kPhotoInkShare = 0.125f; // a photo's digit may be small and thin: this share of min_ink_fraction
 constexpr float kPhotoSpeck    = 0.2f;   // in a photo, a component less tall and wide than this times the
                                          // largest is dust or grain, whatever its ink
+constexpr float kPhotoSolid    = 0.5f;   // ... and so is one whose share of strong ink is under this times the
+                                         // largest's (a smudge of texture, faint all over)
+constexpr float kPhotoFlat     = 0.2f;   // in a photo, a piece less tall than this times the tallest is no
+                                         // digit (the sliver of a table's edge, a line's remains)
 constexpr int   kFlatBorder    = 2;      // a border within this many grey levels of its median ...
 constexpr double kFlatBorderShare = 0.98; // ... for this share of its pixels is a drawing's: one background grey
 // clang-format on
@@ -526,7 +530,8 @@ DigitInput make_input(const Plane& ink, const Piece& piece, const std::vector<Co
 
 // The components worth reading, largest ink first: at most kMaxComponents, without specks (dust, JPEG noise,
 // a stray click: less ink than kSpeckMass of the largest, relative so that scale does not matter; in a photo
-// also smaller than kPhotoSpeck of its size) and without components that never reach kStrong.
+// also smaller than kPhotoSpeck of its size, or fainter all over than kPhotoSolid allows) and without
+// components that never reach kStrong.
 std::vector<int> kept_components(const std::vector<Component>& comps, bool photo) {
   std::vector<int> kept(comps.size());
   std::iota(kept.begin(), kept.end(), 0);
@@ -536,11 +541,21 @@ std::vector<int> kept_components(const std::vector<Component>& comps, bool photo
   const double largest = comps[kept[0]].mass;
   const auto extent = [&](int c) { return std::max(comps[c].box.width(), comps[c].box.height()); };
   const int largest_extent = extent(kept[0]);
+  // how much of a component's ink is solid (strokes: nearly all of it; a smudge of texture: little)
+  const auto solid = [&](int c) { return double(comps[c].strong) / std::max(comps[c].mass, 1e-9); };
+  const double largest_solid = solid(kept[0]);
   std::erase_if(kept, [&](int c) {
     return comps[c].mass < kSpeckMass * largest || comps[c].strong == 0 ||
-           (photo && extent(c) < kPhotoSpeck * largest_extent);
+           (photo && (extent(c) < kPhotoSpeck * largest_extent || solid(c) < kPhotoSolid * largest_solid));
   });
   return kept;
+}
+
+// In a photo, the pieces less tall than kPhotoFlat of the tallest (digits in a row are about equally tall).
+void drop_flat(std::vector<Piece>& pieces) {
+  int tallest = 0;
+  for (const Piece& p : pieces) tallest = std::max(tallest, p.box.height());
+  std::erase_if(pieces, [&](const Piece& p) { return p.box.height() < kPhotoFlat * tallest; });
 }
 
 }  // namespace
@@ -585,6 +600,7 @@ Preprocessed preprocess(const GrayImage& img_in, const PreprocessOptions& opt) {
     all.box = piece_box(all, comps, labels, ink.w);
     pieces.push_back(all);
   }
+  if (map.photo) drop_flat(pieces);
   std::sort(pieces.begin(), pieces.end(),
             [](const Piece& a, const Piece& b) { return a.box.x0 + a.box.x1 < b.box.x0 + b.box.x1; });
 

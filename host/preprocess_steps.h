@@ -23,7 +23,8 @@ struct Plane {
 // Integer box-average by `f` (each output pixel is the mean of an f x f block, partial blocks at the edges).
 GrayImage shrink(const GrayImage& img, int f);
 
-// Dark ink on light paper (true) or light on dark, from the deviations from a local median.
+// Dark ink on light paper (true) or light on dark, from the thin deviations (beyond both the local median and
+// the closing or opening) on the coarse copy, or at full resolution when those are weak and unclear.
 bool dark_ink(const GrayImage& img);
 
 // The background without the writing, on a copy shrunk by *factor (closing for dark ink, opening for light).
@@ -36,7 +37,8 @@ Plane contrast_map(const GrayImage& img, bool dark_ink);
 float noise_sigma(const Plane& contrast);
 float otsu_threshold(const Plane& contrast, float lo);
 
-// Clears ruled lines (long, thin, nearly horizontal or vertical) from a 0/1 mask; returns the pixels cleared.
+// Clears ruled lines (long, thin, nearly straight, at the sheet's angle up to 15 degrees; and their broken
+// remains along the same lines) from a 0/1 mask; returns the pixels cleared.
 int clear_lines(std::vector<uint8_t>& mask, int w, int h);
 
 // A photograph's ink in [0, 1] (full size; empty when there is too little contrast); *dark_ink as above.

@@ -557,5 +557,133 @@ TEST(PreprocessPhoto, ChalkOnABoardAndTheTableBesideTheSheet) {
   EXPECT_LT(mean_abs_diff(p.digits[0], clean.digits[0]), 0.05);
 }
 
+
+// A naive closing (max then min over the clipped (2r+1)^2 square) of the shrunk copy: the background the
+// O(1) filter must reproduce exactly.
+steps::Plane naive_closing(const GrayImage& small, int r) {
+  const auto pass = [&](const steps::Plane& in, bool take_max) {
+    steps::Plane out = in;
+    for (int y = 0; y < in.h; ++y)
+      for (int x = 0; x < in.w; ++x) {
+        float m = in.at(x, y);
+        for (int v = std::max(0, y - r); v <= std::min(in.h - 1, y + r); ++v)
+          for (int u = std::max(0, x - r); u <= std::min(in.w - 1, x + r); ++u)
+            m = take_max ? std::max(m, in.at(u, v)) : std::min(m, in.at(u, v));
+        out.at(x, y) = m;
+      }
+    return out;
+  };
+  const steps::Plane p{small.width, small.height, std::vector<float>(small.pixels.begin(), small.pixels.end())};
+  return pass(pass(p, true), false);
+}
+
+TEST(PreprocessPhoto, BackgroundFilterEqualsTheNaiveClosing) {
+  Sketch s(630, 410);  // a coarse copy of 126 x 82: the radius (8) does not divide its sides
+  s.digit('2', 150, 80, 200, 16);
+  s.digit('4', 380, 60, 260, 30);
+  const GrayImage img = photograph(s, {.dust = 30, .noise = 6});
+  int f = 0;
+  const steps::Plane bg = steps::background(img, true, &f);
+  const steps::Plane want = naive_closing(steps::shrink(img, f), std::min(bg.w, bg.h) / 10);
+  ASSERT_EQ(bg.v.size(), want.v.size());
+  for (size_t i = 0; i < want.v.size(); ++i) ASSERT_EQ(bg.v[i], want.v[i]) << "pixel " << i;
+}
+
+// Paper or board texture: square blotches of side n, each scaled by 1 + N(0, sigma) (a reflectance).
+void add_blotches(GrayImage& img, int n, double sigma, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> blob(0, sigma);
+  for (int by = 0; by + n <= img.height; by += n)
+    for (int bx = 0; bx + n <= img.width; bx += n) {
+      const double k = 1 + blob(rng);
+      for (int i = 0; i < n * n; ++i) {
+        uint8_t& v = img.pixels[size_t(by + i / n) * img.width + bx + i % n];
+        v = uint8_t(std::clamp(v * k, 0.0, 255.0));
+      }
+    }
+}
+
+TEST(PreprocessPhoto, PolarityIgnoresTheTableAndTheBoardsTexture) {
+  Sketch s(480, 360);
+  s.digit('7', 300, 110, 120, 6);  // small, beside a large dark table
+  GrayImage table = photograph(s, {.falloff = 0.2});
+  for (int y = 0; y < table.height; ++y)
+    for (int x = 0; x < 200 - y / 10; ++x) table.pixels[size_t(y) * table.width + x] = 35;
+  EXPECT_TRUE(steps::dark_ink(table)) << "the light sheet beside the table is no light ink";
+  // Thin chalk on a dark, blotchy board: the blotches' dark deviations must not outweigh the stroke.
+  Sketch chalk(640, 480);
+  chalk.digit('7', 380, 140, 150, 3);
+  GrayImage board = photograph(chalk, {.falloff = 0.4, .noise = 2, .chalk = true}, 9);
+  add_blotches(board, 10, 0.2, 6);
+  EXPECT_FALSE(steps::dark_ink(board)) << "chalk";
+  // A thin 7 on strongly textured paper (the coarse copy averages the stroke away): full resolution decides.
+  Sketch thin(640, 480);
+  thin.digit('7', 400, 150, 90, 3);
+  GrayImage grain = photograph(thin, {.falloff = 0.1, .noise = 3});
+  add_blotches(grain, 4, 0.05, 5);
+  EXPECT_TRUE(steps::dark_ink(grain)) << "thin ink on textured paper";
+}
+
+TEST(PreprocessPhoto, TiltedRuledLinesAreClearedAThickBarStays) {
+  const int w = 500, h = 400;
+  std::vector<uint8_t> mask(size_t(w) * h, 0);
+  const auto set = [&](int x, int y) {
+    if (x >= 0 && x < w && y >= 0 && y < h) mask[size_t(y) * w + x] = 1;
+  };
+  const double slope = std::tan(11 * M_PI / 180);  // a sheet turned by 11 degrees
+  for (int x = 0; x < w; ++x)
+    for (int k = 0; k < 2; ++k) set(x, int(60 + x * slope) + k), set(x, int(160 + x * slope) + k);
+  // (2 px thick, as a photo's ruled lines after blur: a 1 px staircase against the rounded shear costs steps)
+  for (int y = 0; y < h; ++y) set(int(120 - y * slope), y), set(int(121 - y * slope), y);  // the margin line
+  // A line that fades out: found along its first 330 px; a piece 130 px further on is too short for a line
+  // by itself, but lies on the same line.
+  for (int x = 0; x < 330; ++x) set(x, int(250 + x * slope)), set(x, int(251 + x * slope));
+  for (int x = 460; x < 480; ++x) set(x, int(250 + x * slope)), set(x, int(251 + x * slope));
+  for (int y = 150; y < 230; ++y)
+    for (int x = 300; x < 306; ++x) set(x, y);  // a stroke crossing the second line
+  for (int y = 340; y < 372; ++y)
+    for (int x = 40; x < 460; ++x) set(x, y);  // a thick bar (a large 4's crossbar), longer than 0.6 of the width
+  EXPECT_GT(steps::clear_lines(mask, w, h), 3 * w);
+  const auto on = [&](int x, int y) { return mask[size_t(y) * w + x] != 0; };
+  for (int x = 0; x < w; x += 50) EXPECT_FALSE(on(x, int(60 + x * slope))) << "tilted line, x " << x;
+  EXPECT_FALSE(on(int(120 - 200 * slope), 200)) << "tilted margin line";
+  for (int x = 460; x < 480; ++x) EXPECT_FALSE(on(x, int(250 + x * slope))) << "the faded line's remains, x " << x;
+  for (int y = 150; y < 230; ++y) EXPECT_TRUE(on(303, y)) << "the crossing stroke stays whole, y " << y;
+  for (int x = 40; x < 460; x += 20) EXPECT_TRUE(on(x, 356)) << "a thick bar is no ruled line, x " << x;
+}
+
+TEST(PreprocessPhoto, DeepShadowFaintSmudgesAndTheFrame) {
+  Sketch s(640, 480);
+  s.digit('1', 420, 120, 200, 8);
+  // Two thirds of the sheet in a deep shadow: the image's median is the shadow, the ink is not "faint".
+  GrayImage img = photograph(s, {.falloff = 0, .noise = 2});
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < 400 - y / 8; ++x) img.pixels[size_t(y) * img.width + x] = uint8_t(img.at(x, y) * 0.3);
+  const Preprocessed shade = one(img, "shadow");
+  ASSERT_EQ(shade.digits.size(), 1u);
+  EXPECT_GT(shade.digits[0].x0, 410);
+  // A faint smudge (texture, never reaching the strokes' contrast) beside the digit: neither read as a
+  // digit nor joined to it.
+  GrayImage smudge = photograph(s, {.falloff = 0.1, .noise = 2});
+  for (int y = 200; y < 260; ++y)
+    for (int x = 200; x < 260; ++x) smudge.pixels[size_t(y) * smudge.width + x] -= uint8_t(12 + (x + y) % 5);
+  const Preprocessed p = one(smudge, "smudge");
+  ASSERT_EQ(p.digits.size(), 1u) << "the smudge is no digit";
+  EXPECT_GT(p.digits[0].x0, 410);
+  // A digit near the frame, tied to it only by faint texture, stays whole.
+  Sketch low(640, 480);
+  low.digit('7', 300, 300, 160, 10);  // its foot 20 px from the bottom
+  GrayImage near = photograph(low, {.falloff = 0.1, .noise = 2});
+  for (int y = 458; y < 480; ++y)
+    for (int x = 330; x < 336; ++x) near.pixels[size_t(y) * near.width + x] -= 14;
+  Sketch clean(640, 480);
+  clean.digit('7', 300, 300, 160, 10);
+  const Preprocessed want = one(clean.image(), "clean");
+  const Preprocessed got = one(near, "near the frame");
+  ASSERT_EQ(got.digits.size(), 1u);
+  EXPECT_NEAR(got.digits[0].y1, want.digits[0].y1, 3) << "its foot is kept";
+  EXPECT_LT(mean_abs_diff(got.digits[0], want.digits[0]), 0.06);
+}
+
 }  // namespace
 }  // namespace digits
