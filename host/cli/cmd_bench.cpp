@@ -26,7 +26,8 @@ namespace {
 struct BenchArgs {
   Common common;
   std::vector<std::string> presets = {"seed", "keras", "best", "fast"};
-  int train_steps = 30, latency_runs = 200, big_batch = 1000;
+  int train_steps = 0;  // timed training steps; 0: 30, or the kernel report's 10 (2 with --quick)
+  int latency_runs = 200, big_batch = 1000;
   bool kernels = false, quick = false;  // --kernels: the kernel report; --quick: its short form
   std::string report_dir, filter;       // --report DIR, --filter TEXT
   double min_time = 0.1;                // --min-time seconds per op and variant
@@ -132,7 +133,7 @@ nlohmann::json bench_preset(Backend& be, const Preset& p, const BenchArgs& a) {
   // What was measured, so that bench/compare_peers.py builds the same network and recipe in other frameworks.
   j["spec"] = p.spec;
   j["train_config"] = nlohmann::json::parse(p.train.to_json());
-  bench_training(be, p, data, index.data(), a.train_steps, j);
+  bench_training(be, p, data, index.data(), a.train_steps > 0 ? a.train_steps : 30, j);
   bench_latency(be, p, a.latency_runs, j);
   bench_throughput(be, p, data, index.data(), a.big_batch, j);
   return j;
@@ -146,9 +147,12 @@ void run_kernel_report(const BenchArgs& a) {
   k.min_time = a.quick ? std::min(a.min_time, 0.01) : a.min_time;
   k.filter = a.filter;
   k.presets = a.presets;
-  k.train_steps = a.quick ? 2 : 10;
+  k.train_steps = a.train_steps > 0 ? a.train_steps : a.quick ? 2 : 10;
   k.quick = a.quick;
-  k.cuda = a.common.device != "cpu";
+  // the CUDA half unless the flag or $DIGITS_DEVICE says cpu
+  BackendOptions o = BackendOptions::from_env();
+  if (!a.common.device.empty()) o.device = parse_device_pref(a.common.device);
+  k.cuda = o.device != DevicePref::Cpu;
   const KernelReport r = run_kernel_bench(k);
   write_kernel_report(a.report_dir, r);
   std::cerr << "kernel report: " << r.kernels.size() << " op timings, " << r.train_steps.size() << " training steps; wrote "
@@ -183,7 +187,8 @@ void register_bench(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("bench", "end-to-end training and inference throughput per preset (JSON)");
   add_device_flags(cmd, a->common);
   cmd->add_option("--presets", a->presets, "presets to measure")->delimiter(',');
-  cmd->add_option("--train-steps", a->train_steps, "timed training steps")->check(CLI::Range(1, 100000));
+  cmd->add_option("--train-steps", a->train_steps, "timed training steps (default 30; kernel report: 10, --quick 2)")
+      ->check(CLI::Range(1, 100000));
   cmd->add_option("--latency-runs", a->latency_runs, "batch-1 inferences for the latency percentiles")->check(CLI::Range(10, 1000000));
   cmd->add_flag("--json", a->common.json, "one-line JSON");
   auto* kernels = cmd->add_flag("--kernels", a->kernels,

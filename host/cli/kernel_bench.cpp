@@ -146,7 +146,7 @@ void cpu_part(KernelReport& r, const std::vector<OpCase>& cases, const KernelBen
 }
 
 void cuda_part(KernelReport& r, const std::vector<OpCase>& cases, const KernelBenchArgs& a) {
-  std::string why = "--device cpu";
+  std::string why = "--device cpu (or DIGITS_DEVICE=cpu)";
   const std::unique_ptr<CudaTools> t = a.cuda ? cuda_tools(why) : nullptr;
   if (!t) {
     r.skipped.push_back("cuda: " + why);
