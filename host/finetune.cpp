@@ -100,6 +100,43 @@ Split split_samples(const Dataset& s, double holdout, uint64_t seed) {
   return sp;
 }
 
+}  // namespace
+
+Dataset stroke_width_changed(const Dataset& d, bool thicker) {
+  Dataset o = d;
+  const int H = d.rows, W = d.cols;
+  for (int i = 0; i < d.count; ++i) {
+    const uint8_t* src = d.images.data() + size_t(i) * size_t(d.pixels());
+    uint8_t* dst = o.images.data() + size_t(i) * size_t(d.pixels());
+    for (int y = 0; y < H; ++y)
+      for (int x = 0; x < W; ++x) {
+        uint8_t v = src[y * W + x];
+        auto with = [&](int yy, int xx) {
+          const uint8_t n = (yy < 0 || yy >= H || xx < 0 || xx >= W) ? 0 : src[yy * W + xx];
+          v = thicker ? std::max(v, n) : std::min(v, n);
+        };
+        with(y - 1, x), with(y + 1, x), with(y, x - 1), with(y, x + 1);
+        dst[y * W + x] = v;
+      }
+  }
+  return o;
+}
+
+namespace {
+
+// The personal images trained on: the samples, and with stroke_widths their thinned and thickened copies.
+Dataset personal_pool(const Dataset& train, bool stroke_widths) {
+  Dataset p = train;
+  if (!stroke_widths) return p;
+  for (const bool thicker : {false, true}) {
+    const Dataset c = stroke_width_changed(train, thicker);
+    p.images.insert(p.images.end(), c.images.begin(), c.images.end());
+    p.labels.insert(p.labels.end(), c.labels.begin(), c.labels.end());
+    p.count += c.count;
+  }
+  return p;
+}
+
 // The images trained on, as one data set: the personal training samples first, then the replay images.
 Dataset training_pool(const Dataset& personal, const Mnist* mnist) {
   Dataset pool = personal;
@@ -218,8 +255,9 @@ void train_on(Model& model, const Split& split, const FinetuneData& data, const 
   Backend& be = model.backend();
   const double cpu0 = cpu_seconds_now();
   const auto t0 = std::chrono::steady_clock::now();
-  const ResidentData pool(be, training_pool(split.train, data.mnist));
-  const int n_personal = split.train.count, n_replay = pool.count - n_personal;
+  const Dataset personal = personal_pool(split.train, opt.stroke_widths);
+  const ResidentData pool(be, training_pool(personal, data.mnist));
+  const int n_personal = personal.count, n_replay = pool.count - n_personal;
   const Plan plan = make_plan(opt, n_personal, n_replay);
   r->planned_steps = plan.steps;
   Buffer<int32_t> index(be, size_t(plan.steps) * size_t(plan.batch));
@@ -258,6 +296,7 @@ void save_personal(const std::string& out, const std::string& base_path, const M
   f.metadata[meta::kFinetune] = nlohmann::json{{"epochs", opt.epochs},       {"seconds", opt.seconds},
                                                {"holdout", opt.holdout},     {"batch", opt.batch}, {"replay", opt.replay},
                                                {"lr", opt.lr},               {"seed", opt.seed},
+                                               {"stroke_widths", opt.stroke_widths},
                                                {"steps", r.steps},           {"planned_steps", r.planned_steps},
                                                {"held_back", r.held_back.count}, {"mnist_replay", r.mnist_test.count > 0}}
                                     .dump();
