@@ -149,14 +149,16 @@ Dataset training_pool(const Dataset& personal, const Mnist* mnist) {
 }
 
 // Which images each step trains on: `personal` of the n_personal samples, each once per pass over them in a
-// fresh random order, then batch - personal replay images drawn at random from the n_replay after them
-// (none without MNIST).
+// fresh random order (with copies > 1, as one of its versions drawn at random: the pool holds the samples,
+// then each further version of them), then batch - personal replay images drawn at random from the n_replay
+// after them (none without MNIST).
 struct Plan {
-  int batch = 0, personal = 0, steps = 0;
+  int batch = 0, personal = 0, steps = 0, copies = 1;
 };
 
-Plan make_plan(const FinetuneOptions& opt, int n_personal, int n_replay) {
+Plan make_plan(const FinetuneOptions& opt, int n_personal, int copies, int n_replay) {
   Plan p;
+  p.copies = copies;
   const int replay = n_replay > 0 ? int(std::lround(opt.replay * opt.batch)) : 0;
   p.personal = std::max(1, std::min(opt.batch - replay, n_personal));
   p.batch = p.personal + replay;
@@ -170,13 +172,14 @@ std::vector<int32_t> batch_indices(const Plan& p, int n_personal, int n_replay, 
   std::vector<int32_t> order;
   size_t next = 0;
   int pass = 0;
-  std::mt19937_64 rng(mix64(seed, 0x7265706c6179ull));
+  std::mt19937_64 rng(mix64(seed, 0x7265706c6179ull)), version(mix64(seed, 0x7374726f6b65ull));
+  const int32_t first_replay = p.copies * n_personal;
   for (int s = 0; s < p.steps; ++s) {
     for (int k = 0; k < p.personal; ++k) {
       if (next == order.size()) order = epoch_permutation(n_personal, seed, pass++), next = 0;
-      idx.push_back(order[next++]);
+      idx.push_back(order[next++] + int32_t(version() % uint64_t(p.copies)) * n_personal);
     }
-    for (int k = p.personal; k < p.batch; ++k) idx.push_back(n_personal + int32_t(rng() % uint64_t(n_replay)));
+    for (int k = p.personal; k < p.batch; ++k) idx.push_back(first_replay + int32_t(rng() % uint64_t(n_replay)));
   }
   return idx;
 }
@@ -257,8 +260,8 @@ void train_on(Model& model, const Split& split, const FinetuneData& data, const 
   const auto t0 = std::chrono::steady_clock::now();
   const Dataset personal = personal_pool(split.train, opt.stroke_widths);
   const ResidentData pool(be, training_pool(personal, data.mnist));
-  const int n_personal = personal.count, n_replay = pool.count - n_personal;
-  const Plan plan = make_plan(opt, n_personal, n_replay);
+  const int n_personal = split.train.count, n_replay = pool.count - personal.count;
+  const Plan plan = make_plan(opt, n_personal, personal.count / n_personal, n_replay);
   r->planned_steps = plan.steps;
   Buffer<int32_t> index(be, size_t(plan.steps) * size_t(plan.batch));
   index.upload(batch_indices(plan, n_personal, n_replay, opt.seed));

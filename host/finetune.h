@@ -23,14 +23,13 @@ struct FinetuneProgress {
 };
 
 struct FinetuneOptions {
-  int epochs = 8;         // passes over the personal training samples and their stroke-width copies (each
-                          // seen once per pass, augmented): 8 x 3 copies, about the cost of 25 plain passes
+  int epochs = 25;        // passes over the personal training samples (each seen once per pass, augmented)
   double seconds = 0;     // > 0: stop training after this many seconds, even with epochs left
   double holdout = 0.2;   // of each digit's samples, held back (never trained on) to measure on
   int batch = 64;         // images per step: personal samples and MNIST replay
   double replay = 0.75;   // of each batch, MNIST images (when MNIST is given); the rest personal samples
   float lr = 1e-4f;       // Adam, a tenth of it warming up over the first 10% of steps, then cosine decay
-  bool stroke_widths = true;  // also train on each sample with its strokes thinned and thickened (1 px)
+  bool stroke_widths = true;  // each time a sample is trained on: as it is, or thinned or thickened by 1 px
   uint64_t seed = 1;      // the holdout split, the batches, augmentation, dropout
   std::function<void(const FinetuneProgress&)> on_progress;  // called from the fine-tuning thread
   const std::atomic<bool>* cancel = nullptr;                  // set it (any thread) to stop before saving

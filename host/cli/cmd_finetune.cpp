@@ -119,8 +119,7 @@ void register_finetune(CLI::App& app) {
   cmd->add_option("--out", a->out,
                   "personal model to write (default: ~/.local/share/digits/models/personal.safetensors; never a "
                   "bundled model or the base)");
-  cmd->add_option("--epochs", a->opt.epochs, "passes over the samples (and their stroke-width copies)")
-      ->capture_default_str();
+  cmd->add_option("--epochs", a->opt.epochs, "passes over the samples")->capture_default_str();
   cmd->add_option("--seconds", a->opt.seconds, "stop training after this many seconds (0: no limit)");
   cmd->add_option("--holdout", a->opt.holdout, "fraction of each digit's samples held back to measure on")
       ->capture_default_str();
@@ -130,7 +129,8 @@ void register_finetune(CLI::App& app) {
   cmd->add_option("--lr", a->opt.lr, "Adam learning rate (warm-up, then cosine decay)")->capture_default_str();
   cmd->add_flag_function(
       "--stroke-widths,!--no-stroke-widths", [a](int64_t v) { a->opt.stroke_widths = v > 0; },
-      "also train on each sample with its strokes 1 px thinner and thicker; a pass covers all three (default: on)");
+      "train on each sample as it is or with its strokes 1 px thinner or thicker, drawn at random each "
+      "time (default: on)");
   cmd->add_option("--check", a->check, "also measure before and after on the labelled images in DIR/0 .. DIR/9")
       ->type_name("DIR");
   cmd->add_option("--seed", a->opt.seed, "random seed (split, batches, augmentation)")->capture_default_str();
