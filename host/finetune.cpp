@@ -1,6 +1,6 @@
-// Fine-tuning on personal samples: the holdout split, the batch plan (personal samples and MNIST replay in
-// every batch), the steps (TrainStep, as `digits train`), batch-norm recalibration, measuring before and
-// after, and the personal model file.
+// Fine-tuning on personal samples: the holdout split, the samples' stroke-width versions, the batch plan
+// (personal samples and MNIST replay in every batch), the steps (TrainStep, as `digits train`), batch-norm
+// recalibration, measuring before and after, and the personal model file.
 #include "finetune.h"
 
 #include <algorithm>
@@ -81,6 +81,12 @@ void append_image(Dataset* to, const Dataset& from, int i) {
   to->count++;
 }
 
+void append_all(Dataset* to, const Dataset& from) {
+  to->images.insert(to->images.end(), from.images.begin(), from.images.end());
+  to->labels.insert(to->labels.end(), from.labels.begin(), from.labels.end());
+  to->count += from.count;
+}
+
 struct Split {
   Dataset train, held;
 };
@@ -128,12 +134,7 @@ namespace {
 Dataset personal_pool(const Dataset& train, bool stroke_widths) {
   Dataset p = train;
   if (!stroke_widths) return p;
-  for (const bool thicker : {false, true}) {
-    const Dataset c = stroke_width_changed(train, thicker);
-    p.images.insert(p.images.end(), c.images.begin(), c.images.end());
-    p.labels.insert(p.labels.end(), c.labels.begin(), c.labels.end());
-    p.count += c.count;
-  }
+  for (const bool thicker : {false, true}) append_all(&p, stroke_width_changed(train, thicker));
   return p;
 }
 
@@ -142,9 +143,7 @@ Dataset training_pool(const Dataset& personal, const Mnist* mnist) {
   Dataset pool = personal;
   if (!mnist) return pool;
   DIGITS_CHECK(mnist->train.rows == pool.rows && mnist->train.cols == pool.cols, "MNIST images are not 28x28");
-  pool.images.insert(pool.images.end(), mnist->train.images.begin(), mnist->train.images.end());
-  pool.labels.insert(pool.labels.end(), mnist->train.labels.begin(), mnist->train.labels.end());
-  pool.count += mnist->train.count;
+  append_all(&pool, mnist->train);
   return pool;
 }
 
