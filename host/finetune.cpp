@@ -1,6 +1,6 @@
-// Fine-tuning on personal samples: the holdout split, the batch plan (personal samples and MNIST replay in
-// every batch), the steps (TrainStep, as `digits train`), batch-norm recalibration, measuring before and
-// after, and the personal model file.
+// Fine-tuning on personal samples: the holdout split, the samples' stroke-width versions, the batch plan
+// (personal samples and MNIST replay in every batch), the steps (TrainStep, as `digits train`), batch-norm
+// recalibration, measuring before and after, and the personal model file.
 #include "finetune.h"
 
 #include <algorithm>
@@ -81,6 +81,12 @@ void append_image(Dataset* to, const Dataset& from, int i) {
   to->count++;
 }
 
+void append_all(Dataset* to, const Dataset& from) {
+  to->images.insert(to->images.end(), from.images.begin(), from.images.end());
+  to->labels.insert(to->labels.end(), from.labels.begin(), from.labels.end());
+  to->count += from.count;
+}
+
 struct Split {
   Dataset train, held;
 };
@@ -100,26 +106,58 @@ Split split_samples(const Dataset& s, double holdout, uint64_t seed) {
   return sp;
 }
 
+}  // namespace
+
+Dataset stroke_width_changed(const Dataset& d, bool thicker) {
+  Dataset o = d;
+  const int H = d.rows, W = d.cols;
+  for (int i = 0; i < d.count; ++i) {
+    const uint8_t* src = d.images.data() + size_t(i) * size_t(d.pixels());
+    uint8_t* dst = o.images.data() + size_t(i) * size_t(d.pixels());
+    for (int y = 0; y < H; ++y)
+      for (int x = 0; x < W; ++x) {
+        uint8_t v = src[y * W + x];
+        auto with = [&](int yy, int xx) {
+          const uint8_t n = (yy < 0 || yy >= H || xx < 0 || xx >= W) ? 0 : src[yy * W + xx];
+          v = thicker ? std::max(v, n) : std::min(v, n);
+        };
+        with(y - 1, x), with(y + 1, x), with(y, x - 1), with(y, x + 1);
+        dst[y * W + x] = v;
+      }
+  }
+  return o;
+}
+
+namespace {
+
+// The personal images trained on: the samples, and with stroke_widths their thinned and thickened copies.
+Dataset personal_pool(const Dataset& train, bool stroke_widths) {
+  Dataset p = train;
+  if (!stroke_widths) return p;
+  for (const bool thicker : {false, true}) append_all(&p, stroke_width_changed(train, thicker));
+  return p;
+}
+
 // The images trained on, as one data set: the personal training samples first, then the replay images.
 Dataset training_pool(const Dataset& personal, const Mnist* mnist) {
   Dataset pool = personal;
   if (!mnist) return pool;
   DIGITS_CHECK(mnist->train.rows == pool.rows && mnist->train.cols == pool.cols, "MNIST images are not 28x28");
-  pool.images.insert(pool.images.end(), mnist->train.images.begin(), mnist->train.images.end());
-  pool.labels.insert(pool.labels.end(), mnist->train.labels.begin(), mnist->train.labels.end());
-  pool.count += mnist->train.count;
+  append_all(&pool, mnist->train);
   return pool;
 }
 
 // Which images each step trains on: `personal` of the n_personal samples, each once per pass over them in a
-// fresh random order, then batch - personal replay images drawn at random from the n_replay after them
-// (none without MNIST).
+// fresh random order (with copies > 1, as one of its versions drawn at random: the pool holds the samples,
+// then each further version of them), then batch - personal replay images drawn at random from the n_replay
+// after them (none without MNIST).
 struct Plan {
-  int batch = 0, personal = 0, steps = 0;
+  int batch = 0, personal = 0, steps = 0, copies = 1;
 };
 
-Plan make_plan(const FinetuneOptions& opt, int n_personal, int n_replay) {
+Plan make_plan(const FinetuneOptions& opt, int n_personal, int copies, int n_replay) {
   Plan p;
+  p.copies = copies;
   const int replay = n_replay > 0 ? int(std::lround(opt.replay * opt.batch)) : 0;
   p.personal = std::max(1, std::min(opt.batch - replay, n_personal));
   p.batch = p.personal + replay;
@@ -133,13 +171,14 @@ std::vector<int32_t> batch_indices(const Plan& p, int n_personal, int n_replay, 
   std::vector<int32_t> order;
   size_t next = 0;
   int pass = 0;
-  std::mt19937_64 rng(mix64(seed, 0x7265706c6179ull));
+  std::mt19937_64 rng(mix64(seed, 0x7265706c6179ull)), version(mix64(seed, 0x7374726f6b65ull));
+  const int32_t first_replay = p.copies * n_personal;
   for (int s = 0; s < p.steps; ++s) {
     for (int k = 0; k < p.personal; ++k) {
       if (next == order.size()) order = epoch_permutation(n_personal, seed, pass++), next = 0;
-      idx.push_back(order[next++]);
+      idx.push_back(order[next++] + int32_t(version() % uint64_t(p.copies)) * n_personal);
     }
-    for (int k = p.personal; k < p.batch; ++k) idx.push_back(n_personal + int32_t(rng() % uint64_t(n_replay)));
+    for (int k = p.personal; k < p.batch; ++k) idx.push_back(first_replay + int32_t(rng() % uint64_t(n_replay)));
   }
   return idx;
 }
@@ -218,9 +257,10 @@ void train_on(Model& model, const Split& split, const FinetuneData& data, const 
   Backend& be = model.backend();
   const double cpu0 = cpu_seconds_now();
   const auto t0 = std::chrono::steady_clock::now();
-  const ResidentData pool(be, training_pool(split.train, data.mnist));
-  const int n_personal = split.train.count, n_replay = pool.count - n_personal;
-  const Plan plan = make_plan(opt, n_personal, n_replay);
+  const Dataset personal = personal_pool(split.train, opt.stroke_widths);
+  const ResidentData pool(be, training_pool(personal, data.mnist));
+  const int n_personal = split.train.count, n_replay = pool.count - personal.count;
+  const Plan plan = make_plan(opt, n_personal, personal.count / n_personal, n_replay);
   r->planned_steps = plan.steps;
   Buffer<int32_t> index(be, size_t(plan.steps) * size_t(plan.batch));
   index.upload(batch_indices(plan, n_personal, n_replay, opt.seed));
@@ -258,6 +298,7 @@ void save_personal(const std::string& out, const std::string& base_path, const M
   f.metadata[meta::kFinetune] = nlohmann::json{{"epochs", opt.epochs},       {"seconds", opt.seconds},
                                                {"holdout", opt.holdout},     {"batch", opt.batch}, {"replay", opt.replay},
                                                {"lr", opt.lr},               {"seed", opt.seed},
+                                               {"stroke_widths", opt.stroke_widths},
                                                {"steps", r.steps},           {"planned_steps", r.planned_steps},
                                                {"held_back", r.held_back.count}, {"mnist_replay", r.mnist_test.count > 0}}
                                     .dump();

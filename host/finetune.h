@@ -29,6 +29,7 @@ struct FinetuneOptions {
   int batch = 64;         // images per step: personal samples and MNIST replay
   double replay = 0.75;   // of each batch, MNIST images (when MNIST is given); the rest personal samples
   float lr = 1e-4f;       // Adam, a tenth of it warming up over the first 10% of steps, then cosine decay
+  bool stroke_widths = true;  // each time a sample is trained on: as it is, or thinned or thickened by 1 px
   uint64_t seed = 1;      // the holdout split, the batches, augmentation, dropout
   std::function<void(const FinetuneProgress&)> on_progress;  // called from the fine-tuning thread
   const std::atomic<bool>* cancel = nullptr;                  // set it (any thread) to stop before saving
@@ -65,6 +66,10 @@ struct FinetuneResult {
 // check_personal_out refuses.
 FinetuneResult finetune(Backend& be, const std::string& base_path, const FinetuneData& data,
                         const FinetuneOptions& opt, const std::string& out_path);
+
+// Each image's strokes thinned (erosion, thicker == false) or thickened (dilation) by one pixel: the darkest
+// or brightest of the pixel and its four neighbours (ink is bright, as in MNIST). The stroke_widths option.
+Dataset stroke_width_changed(const Dataset& d, bool thicker);
 
 // Refuses (throws) a fine-tuned model's destination that would overwrite a bundled model (any file in a
 // data/models folder) or the base model itself (the same file by any name); also checks it is writable.

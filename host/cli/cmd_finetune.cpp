@@ -127,6 +127,10 @@ void register_finetune(CLI::App& app) {
   cmd->add_option("--replay", a->opt.replay, "fraction of each batch that is MNIST (replayed so its accuracy holds)")
       ->capture_default_str();
   cmd->add_option("--lr", a->opt.lr, "Adam learning rate (warm-up, then cosine decay)")->capture_default_str();
+  cmd->add_flag_function(
+      "--stroke-widths,!--no-stroke-widths", [a](int64_t v) { a->opt.stroke_widths = v > 0; },
+      "train on each sample as it is or with its strokes 1 px thinner or thicker, drawn at random each "
+      "time (default: on)");
   cmd->add_option("--check", a->check, "also measure before and after on the labelled images in DIR/0 .. DIR/9")
       ->type_name("DIR");
   cmd->add_option("--seed", a->opt.seed, "random seed (split, batches, augmentation)")->capture_default_str();

@@ -3,6 +3,7 @@
 // the holdout split, the metadata, progress, cancelling (nothing written) and the refused destinations.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -55,6 +56,7 @@ class Finetune : public ::testing::Test {
     f.batch = 32;
     f.replay = 0.5;
     f.lr = 2e-3f;
+    f.stroke_widths = false;  // a third of the steps; the stroke-width test switches it on
     return f;
   }
 
@@ -99,6 +101,40 @@ TEST_F(Finetune, HoldsBackAFractionOfEachDigit) {
   EXPECT_EQ(r.mnist_test.count, 0) << "no MNIST: nothing replayed, nothing measured";
   o.holdout = 0;
   EXPECT_EQ(finetune(*be_, base_, {&samples_, nullptr, nullptr}, o, tmp_.file("p.safetensors")).held_back.count, 0);
+}
+
+// A 3x3 square of ink: thickened, the 5x5 square less its corners; thinned, its centre alone.
+TEST(FinetuneStrokeWidths, ThickenAndThinByOnePixel) {
+  Dataset d;
+  d.rows = d.cols = 28, d.count = 1, d.labels = {3};
+  d.images.assign(28 * 28, 0);
+  for (int y = 12; y <= 14; ++y)
+    for (int x = 12; x <= 14; ++x) d.images[size_t(y * 28 + x)] = 200;
+  auto ink = [](const Dataset& o) { return std::count(o.images.begin(), o.images.end(), uint8_t(200)); };
+  const Dataset thick = stroke_width_changed(d, true), thin = stroke_width_changed(d, false);
+  EXPECT_EQ(ink(thick), 21);
+  EXPECT_EQ(thick.images[11 * 28 + 11], 0) << "a corner: not a neighbour of the square";
+  EXPECT_EQ(thick.images[11 * 28 + 13], 200);
+  EXPECT_EQ(ink(thin), 1);
+  EXPECT_EQ(thin.images[13 * 28 + 13], 200);
+  EXPECT_EQ(thick.labels, d.labels);
+  EXPECT_EQ(thick.count + thin.count, 2);
+}
+
+// With stroke_widths a pass still trains on each sample once (the same steps), as one of its three versions:
+// the weights come out otherwise than without.
+TEST_F(Finetune, StrokeWidthsKeepTheStepsAndChangeWhatIsLearnt) {
+  FinetuneOptions o = quick();
+  o.epochs = 2;
+  ASSERT_FALSE(o.stroke_widths);
+  const FinetuneResult plain = finetune(*be_, base_, {&samples_, &mnist_, nullptr}, o, tmp_.file("plain.safetensors"));
+  o.stroke_widths = true;
+  const FinetuneResult three = finetune(*be_, base_, {&samples_, &mnist_, nullptr}, o, tmp_.file("p.safetensors"));
+  EXPECT_EQ(three.trained_on, plain.trained_on) << "samples, not copies";
+  EXPECT_EQ(three.planned_steps, plain.planned_steps);
+  const ModelFile f = load_model_file(tmp_.file("p.safetensors"));
+  EXPECT_NE(f.tensors.front().data, load_model_file(tmp_.file("plain.safetensors")).tensors.front().data);
+  EXPECT_TRUE(nlohmann::json::parse(f.metadata.at(meta::kFinetune)).at("stroke_widths").get<bool>());
 }
 
 TEST_F(Finetune, RecordsTheBaseTheSamplesAndTheDate) {
