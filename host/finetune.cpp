@@ -31,6 +31,8 @@ void FinetuneOptions::validate() const {
   DIGITS_CHECK(holdout >= 0 && holdout < 1, "--holdout must be in [0, 1), got " << holdout);
   DIGITS_CHECK(batch >= 2 && batch <= 4096, "--batch must be in 2..4096, got " << batch);
   DIGITS_CHECK(replay >= 0 && replay <= 0.95, "--replay must be in [0, 0.95], got " << replay);
+  DIGITS_CHECK(dense_lr_scale > 0 && dense_lr_scale <= 100,
+               "--dense-lr-scale must be above 0 and at most 100, got " << dense_lr_scale);
   train_config().validate();
 }
 
@@ -212,12 +214,58 @@ constexpr int kReportEvery = 5;       // steps between progress reports (and los
 constexpr int kRecalibrateBatches = 20;  // clean batches of the plan that re-estimate batch-norm statistics
 constexpr int kEvalBatch = 500;       // images per forward pass when measuring
 
+// The dense layers' own learning rate on top of the optimizer's one for all: after each step, the change of
+// their parameters scaled by dense_lr_scale, as Adam's change is proportional to its rate. On the
+// backend, with its copy and its SGD update at momentum 0 (w -= rate * g) as the axpy.
+class DenseRate {
+ public:
+  DenseRate(Model& model, const FinetuneOptions& opt)
+      : model_(model), scale_(opt.dense_lr_scale) {
+    for (const TensorBinding& t : model.tensors()) {
+      if (!t.trainable || model.spec().layers[t.layer].kind != "dense" || scale_ == 1.f) continue;
+      if (!slices_.empty() && slices_.back().end() == t.offset)
+        slices_.back().size += t.size;
+      else
+        slices_.push_back({t.offset, t.size, size_});
+      size_ += t.size;
+    }
+    before_ = Buffer<float>(model.backend(), size_), scratch_ = Buffer<float>(model.backend(), size_);
+    if (size_ > 0) model.backend().fill(scratch_.data(), size_, 0.f);  // momentum 0 times it must stay 0
+  }
+  void before_step() {
+    for (const Slice& s : slices_) model_.backend().copy(before(s), param(s), s.size * sizeof(float));
+  }
+  // w = before + scale (w - before): first before = before - w, then w -= (scale - 1) before.
+  void after_step() {
+    for (const Slice& s : slices_) {
+      model_.backend().sgd_update(s.size, {1.f, 0.f}, before(s), param(s), scratch_.data() + s.at);
+      model_.backend().sgd_update(s.size, {scale_ - 1.f, 0.f}, param(s), before(s), scratch_.data() + s.at);
+    }
+  }
+
+ private:
+  struct Slice {
+    size_t offset = 0, size = 0;  // in the parameter buffer
+    size_t at = 0;                // in before_ and scratch_
+    size_t end() const { return offset + size; }
+  };
+  float* param(const Slice& s) { return model_.params() + s.offset; }
+  float* before(const Slice& s) { return before_.data() + s.at; }
+
+  Model& model_;
+  float scale_;
+  std::vector<Slice> slices_;
+  size_t size_ = 0;
+  Buffer<float> before_, scratch_;
+};
+
 // The planned steps, until done, cancelled or out of time. Reports progress; a NaN/Inf loss throws.
-void run_steps(TrainStep& step, const ResidentData& pool, const int32_t* index, const Plan& plan,
+void run_steps(Model& model, TrainStep& step, const ResidentData& pool, const int32_t* index, const Plan& plan,
                const FinetuneOptions& opt, FinetuneResult* r) {
   const TrainConfig cfg = opt.train_config();
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  DenseRate rates(model, opt);
   step.reset_stats();
   int since = 0;
   for (int s = 0; s < plan.steps; ++s) {
@@ -229,7 +277,9 @@ void run_steps(TrainStep& step, const ResidentData& pool, const int32_t* index, 
       r->out_of_time = true;
       break;
     }
+    rates.before_step();
     step.run(pool, index + size_t(s) * size_t(plan.batch), plan.batch, s, scheduled_lr(cfg, s, plan.steps));
+    rates.after_step();
     r->steps = s + 1;
     if (++since < kReportEvery && s + 1 < plan.steps) continue;
     const StepStats st = step.read_stats();
@@ -265,7 +315,7 @@ void train_on(Model& model, const Split& split, const FinetuneData& data, const 
   Buffer<int32_t> index(be, size_t(plan.steps) * size_t(plan.batch));
   index.upload(batch_indices(plan, n_personal, n_replay, opt.seed));
   TrainStep step(be, model, opt.train_config(), plan.batch);
-  run_steps(step, pool, index.data(), plan, opt, r);
+  run_steps(model, step, pool, index.data(), plan, opt, r);
   if (!r->cancelled && r->steps > 0 && model.has_batchnorm()) recalibrate(model, step, pool, index.data(), plan);
   be.synchronize();
   r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -299,6 +349,7 @@ void save_personal(const std::string& out, const std::string& base_path, const M
                                                {"holdout", opt.holdout},     {"batch", opt.batch}, {"replay", opt.replay},
                                                {"lr", opt.lr},               {"seed", opt.seed},
                                                {"stroke_widths", opt.stroke_widths},
+                                               {"dense_lr_scale", opt.dense_lr_scale},
                                                {"steps", r.steps},           {"planned_steps", r.planned_steps},
                                                {"held_back", r.held_back.count}, {"mnist_replay", r.mnist_test.count > 0}}
                                     .dump();

@@ -30,6 +30,7 @@ struct FinetuneOptions {
   double replay = 0.75;   // of each batch, MNIST images (when MNIST is given); the rest personal samples
   float lr = 1e-4f;       // Adam, a tenth of it warming up over the first 10% of steps, then cosine decay
   bool stroke_widths = true;  // each time a sample is trained on: as it is, or thinned or thickened by 1 px
+  float dense_lr_scale = 2;   // the dense layers learn at this many times lr (the convolutions at lr)
   uint64_t seed = 1;      // the holdout split, the batches, augmentation, dropout
   std::function<void(const FinetuneProgress&)> on_progress;  // called from the fine-tuning thread
   const std::atomic<bool>* cancel = nullptr;                  // set it (any thread) to stop before saving

@@ -131,6 +131,9 @@ void register_finetune(CLI::App& app) {
       "--stroke-widths,!--no-stroke-widths", [a](int64_t v) { a->opt.stroke_widths = v > 0; },
       "train on each sample as it is or with its strokes 1 px thinner or thicker, drawn at random each "
       "time (default: on)");
+  cmd->add_option("--dense-lr-scale", a->opt.dense_lr_scale,
+                  "the dense layers learn at this many times --lr (the convolutions at --lr)")
+      ->capture_default_str();
   cmd->add_option("--check", a->check, "also measure before and after on the labelled images in DIR/0 .. DIR/9")
       ->type_name("DIR");
   cmd->add_option("--seed", a->opt.seed, "random seed (split, batches, augmentation)")->capture_default_str();

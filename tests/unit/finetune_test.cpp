@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -137,6 +139,35 @@ TEST_F(Finetune, StrokeWidthsKeepTheStepsAndChangeWhatIsLearnt) {
   EXPECT_TRUE(nlohmann::json::parse(f.metadata.at(meta::kFinetune)).at("stroke_widths").get<bool>());
 }
 
+// One step: the dense layers' change is dense_lr_scale times what it is at scale 1, the convolution's the same
+// (its gradients come before any update).
+TEST_F(Finetune, DenseLayersLearnAtTheirScale) {
+  const Dataset ten = personal_style(10, 23);
+  FinetuneOptions o = quick();
+  o.epochs = 1, o.holdout = 0;
+  auto changes = [&](float scale) {
+    o.dense_lr_scale = scale;
+    const std::string out = tmp_.file("scale" + std::to_string(scale) + ".safetensors");
+    EXPECT_EQ(finetune(*be_, base_, {&ten, &mnist_, nullptr}, o, out).steps, 1);
+    const ModelFile base = load_model_file(base_), after = load_model_file(out);
+    std::map<std::string, std::vector<double>> d;
+    for (size_t t = 0; t < after.tensors.size(); ++t)
+      for (size_t i = 0; i < after.tensors[t].data.size(); ++i)
+        d[after.tensors[t].name].push_back(double(after.tensors[t].data[i]) - base.tensors[t].data[i]);
+    return d;
+  };
+  const auto one = changes(1), three = changes(3);
+  for (const auto& [name, d1] : one) {
+    const double k = name.starts_with("0.") ? 1 : 3;  // "0.": the conv; "4.", "6.": the dense layers
+    double moved = 0;
+    for (size_t i = 0; i < d1.size(); ++i) {
+      EXPECT_NEAR(three.at(name)[i], k * d1[i], 1e-6 + 1e-3 * std::abs(k * d1[i])) << name << "[" << i << "]";
+      moved = std::max(moved, std::abs(d1[i]));
+    }
+    EXPECT_GT(moved, 1e-5) << name << " did not move";
+  }
+}
+
 TEST_F(Finetune, RecordsTheBaseTheSamplesAndTheDate) {
   const std::string out = tmp_.file("p.safetensors");
   FinetuneOptions o = quick();
@@ -200,6 +231,9 @@ TEST_F(Finetune, RefusesBadOptions) {
   o = quick();
   o.epochs = 0;
   EXPECT_NE(testing::error_of([&] { o.validate(); }).find("--epochs"), std::string::npos);
+  o = quick();
+  o.dense_lr_scale = 0;
+  EXPECT_NE(testing::error_of([&] { o.validate(); }).find("--dense-lr-scale"), std::string::npos);
   const Dataset none = testing::synthetic_split(0, 1);
   EXPECT_NE(testing::error_of([&] { finetune(*be_, base_, {&none, nullptr, nullptr}, quick(), tmp_.file("p")); })
                 .find("no personal samples"),
