@@ -42,9 +42,9 @@ wait_err() {
 
 sample_count() { find "$samples/$1" -name '*.png' 2>/dev/null | wc -l; }
 
-# expect_samples WHAT N: waits (5 s at most) until the store holds N samples of 1.
+# expect_samples WHAT N: waits (20 s at most: a loaded machine) until the store holds N samples of 1.
 expect_samples() {
-  local deadline=$(($(now_ms) + 5000))
+  local deadline=$(($(now_ms) + 20000))
   until [ "$(sample_count 1)" -eq "$2" ]; do
     [ "$(now_ms)" -lt "$deadline" ] || { xdraw_show_logs; xdraw_fail "$1: expected $2 samples in $samples/1, found $(sample_count 1)"; }
     sleep 0.1
@@ -53,7 +53,7 @@ expect_samples() {
 
 # ---- Learn with no samples says what to do (and starts nothing) ----
 gui_key ctrl+l
-wait_err "digits-gui: learn: no samples in $samples" 5
+wait_err "digits-gui: learn: no samples in $samples" 20
 echo "Learn with an empty store: told what to do"
 
 # ---- before: the style is misread; correct it ----
