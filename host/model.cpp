@@ -56,10 +56,10 @@ size_t saturating_size(const std::vector<int64_t>& shape) {
 // positive passes no gradient either way), and the ReLU then reads and writes a k*k-th of the values. Both
 // have no parameters, so every tensor keeps its spec index and name.
 namespace {
-std::vector<size_t> execution_order(const NetSpec& spec) {
+std::vector<size_t> execution_order(const NetSpec& spec, bool reorder) {
   std::vector<size_t> order(spec.layers.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  for (size_t i = 0; i + 1 < order.size(); ++i)
+  for (size_t i = 0; reorder && i + 1 < order.size(); ++i)
     if (spec.layers[i].kind == "relu" && spec.layers[i + 1].kind == "maxpool") std::swap(order[i], order[i + 1]), ++i;
   return order;
 }
@@ -68,10 +68,7 @@ std::vector<size_t> execution_order(const NetSpec& spec) {
 NetLayout NetLayout::plan(const NetSpec& spec, bool reorder) {
   NetLayout out;
   Dims d = spec.input;
-  std::vector<size_t> order(spec.layers.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  if (reorder) order = execution_order(spec);
-  for (size_t i : order) {
+  for (size_t i : execution_order(spec, reorder)) {
     out.layers.push_back(make_layer(spec.layers[i], d));  // shapes only: buffers come with setup()
     const Layer& l = *out.layers.back();
     d = l.out_dims();
