@@ -131,17 +131,9 @@ __attribute__((target("avx2"))) void dropout_half_avx2(const DropoutArgs& a, uin
 
 #pragma GCC diagnostic pop
 
-enum class Isa { Scalar, Avx2, Avx512 };
-Isa detect_isa() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return Isa::Avx512;
-  if (__builtin_cpu_supports("avx2")) return Isa::Avx2;
-  return Isa::Scalar;
-}
-
 // out[i] = in[i] * scale where philox_uniform(seed, i) >= rate, else 0, for i in [0, n).
 void dropout_apply(size_t n, float rate, uint64_t seed, const float* in, float* out) {
-  static const Isa isa = detect_isa();
+  const detail::Isa isa = detail::isa();
   const DropoutArgs a{seed, rate, 1.0f / (1.0f - rate)};  // scale rounded to float as in the reference
   const long blocks = long((n + kBlockElems - 1) / kBlockElems);
   const int nt = detail::threads();
@@ -149,9 +141,9 @@ void dropout_apply(size_t n, float rate, uint64_t seed, const float* in, float* 
   for (long b = 0; b < blocks; ++b) {
     const size_t i0 = size_t(b) * kBlockElems, count = std::min(kBlockElems, n - i0);
     const uint64_t j0 = uint64_t(b) * kCounters;
-    if (count < kBlockElems || isa == Isa::Scalar) {
+    if (count < kBlockElems || isa == detail::Isa::Base) {
       dropout_block_scalar(a, j0, in + i0, out + i0, count);
-    } else if (isa == Isa::Avx512) {
+    } else if (isa == detail::Isa::Avx512) {
       dropout_block_avx512(a, j0, in + i0, out + i0);
     } else {
       dropout_half_avx2(a, j0, in + i0, out + i0);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "cpu/cpu_common.h"
 #include "cpu/cpu_ops.h"
 #include "error.h"
 #include "host_backend.h"
@@ -15,12 +16,13 @@
 namespace digits {
 namespace {
 
+// The kernels' level (DIGITS_CPU_ISA may cap it), named as users know it.
 std::string isa_name() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return "AVX-512";
-  if (__builtin_cpu_supports("avx2")) return "AVX2";
-  if (__builtin_cpu_supports("avx")) return "AVX";
-  return "SSE2";
+  switch (cpu::detail::isa()) {
+    case cpu::detail::Isa::Avx512: return "AVX-512";
+    case cpu::detail::Isa::Avx2: return "AVX2";
+    default: return "baseline x86-64";
+  }
 }
 
 }  // namespace

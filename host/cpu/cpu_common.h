@@ -12,6 +12,15 @@ namespace digits::cpu::detail {
 // The thread count of set_num_threads (resolved: never 0).
 int threads();
 
+// The vector instructions the hand-written kernels use: detected once (AVX2 counts with FMA, AVX-512 with
+// VL), then capped by $DIGITS_CPU_ISA (base | avx2 | avx512) or set_isa_limit, so that the lower levels'
+// kernels run, and are tested, on a machine that has the higher ones. A cap never raises the level.
+enum class Isa { Base, Avx2, Avx512 };
+Isa isa();
+Isa detected_isa();
+void set_isa_limit(Isa limit);  // tests; Isa::Avx512 lifts the cap
+const char* to_string(Isa i);   // "base", "avx2", "avx512"
+
 // Below this many elements an element-wise op runs on the calling thread: waking the pool costs more.
 inline constexpr size_t kParallelMin = size_t(1) << 15;
 

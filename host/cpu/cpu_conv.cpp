@@ -278,18 +278,6 @@ void direct_filter_base(const ConvShape& s, const float* x, const float* dy, int
 }
 #pragma GCC diagnostic pop
 
-enum class Isa { Base, Avx2, Avx512 };
-Isa detect_isa() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return Isa::Avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
-  return Isa::Base;
-}
-Isa isa() {
-  static const Isa i = detect_isa();
-  return i;
-}
-
 void direct_forward(const ConvShape& s, const float* x, const float* w, float* y) {
   const size_t CRS = size_t(s.C) * s.R * s.S;
   // wt (CRS, K) = w (K, CRS) transposed: the 8 taps of a register block are contiguous
@@ -298,16 +286,16 @@ void direct_forward(const ConvShape& s, const float* x, const float* w, float* y
     for (size_t i = 0; i < CRS; ++i) wt[i * s.K + k] = w[k * CRS + i];
   const long rows = long(s.N) * s.P();
   const int nt = detail::threads();
-  const Isa is = isa();
+  const detail::Isa is = detail::isa();
   // fixed row ranges: each output is computed by one call whatever the thread count
   constexpr long kRowsPerTask = 8;
   const long tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 4) if (tasks > 1 && s.out_size() > detail::kParallelMin / 4)
   for (long tk = 0; tk < tasks; ++tk) {
     const long b = tk * kRowsPerTask, e = std::min(rows, b + kRowsPerTask);
-    if (is == Isa::Avx512)
+    if (is == detail::Isa::Avx512)
       direct_fwd_rows_avx512(s, x, wt, y, b, e);
-    else if (is == Isa::Avx2)
+    else if (is == detail::Isa::Avx2)
       direct_fwd_rows_avx2(s, x, wt, y, b, e);
     else
       direct_fwd_rows_base(s, x, wt, y, b, e);
@@ -324,15 +312,15 @@ void direct_backward_filter(const ConvShape& s, const float* x, const float* dy,
   const size_t vsize = wsize * 8;
   float* partial = detail::scratch(size_t(nchunks) * vsize, 3);
   const int nt = detail::threads();
-  const Isa is = isa();
+  const detail::Isa is = detail::isa();
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nchunks > 1)
   for (int ci = 0; ci < nchunks; ++ci) {
     float* a = partial + size_t(ci) * vsize;
     std::fill(a, a + vsize, 0.f);
     const int n0 = ci * chunk, n1 = std::min(s.N, n0 + chunk);
-    if (is == Isa::Avx512)
+    if (is == detail::Isa::Avx512)
       direct_filter_avx512(s, x, dy, n0, n1, a);
-    else if (is == Isa::Avx2)
+    else if (is == detail::Isa::Avx2)
       direct_filter_avx2(s, x, dy, n0, n1, a);
     else
       direct_filter_base(s, x, dy, n0, n1, a);

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <memory>
+#include <string>
 
 #include "cpu/cpu_common.h"
 #include "cpu/cpu_ops.h"
@@ -36,6 +37,42 @@ int threads() {
     n = g_threads.load();
   }
   return n;
+}
+
+namespace {
+Isa detect() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return Isa::Avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
+  return Isa::Base;
+}
+Isa limit_from_env() {
+  const char* v = std::getenv("DIGITS_CPU_ISA");
+  if (!v || !*v) return Isa::Avx512;
+  for (Isa i : {Isa::Base, Isa::Avx2, Isa::Avx512})
+    if (std::string(v) == to_string(i)) return i;
+  throw Error(std::string("DIGITS_CPU_ISA=") + v + ": expected base, avx2 or avx512");
+}
+std::atomic<int> g_isa_limit{-1};  // -1: not read from the environment yet
+}  // namespace
+
+const char* to_string(Isa i) { return i == Isa::Base ? "base" : i == Isa::Avx2 ? "avx2" : "avx512"; }
+
+Isa detected_isa() {
+  static const Isa i = detect();
+  return i;
+}
+
+void set_isa_limit(Isa limit) { g_isa_limit.store(int(limit)); }
+
+Isa isa() {
+  int limit = g_isa_limit.load(std::memory_order_relaxed);
+  if (limit < 0) {
+    const int from_env = int(limit_from_env());
+    g_isa_limit.compare_exchange_strong(limit, from_env);
+    limit = g_isa_limit.load();
+  }
+  return std::min(detected_isa(), Isa(limit));
 }
 
 void prepare_blas_outside() {

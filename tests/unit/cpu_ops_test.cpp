@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "cpu/cpu_common.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/cpu_winograd.h"
 #include "error.h"
@@ -34,31 +35,56 @@ class CpuOpsTest : public ::testing::Test {
 };
 
 // ---- convolution: the shape table is the op harness's (op_harness_test.cpp) ----------------------
+// All three convolution ops of the CPU path on shape s against the reference.
+void expect_conv_matches_reference(const ConvShape& s) {
+  SCOPED_TRACE(::testing::Message() << "N=" << s.N << " C=" << s.C << " H=" << s.H << " W=" << s.W << " K=" << s.K
+                                    << " R=" << s.R << " pad=" << s.pad);
+  const auto x = random_vector(s.in_size(), 1), w = random_vector(s.weight_size(), 2), dy = random_vector(s.out_size(), 3);
+  auto y = poisoned(s.out_size()), want_y = poisoned(s.out_size());
+  cpu::conv2d_forward(s, x.data(), w.data(), y.data());
+  ref::conv2d_forward(s, x.data(), w.data(), want_y.data());
+  EXPECT_CLOSE(y, want_y, testing::kConvGemm);
+  auto dx = poisoned(s.in_size()), want_dx = poisoned(s.in_size());
+  cpu::conv2d_backward_data(s, dy.data(), w.data(), dx.data());
+  ref::conv2d_backward_data(s, dy.data(), w.data(), want_dx.data());
+  EXPECT_CLOSE(dx, want_dx, testing::kConvGemm);
+  auto dw = poisoned(s.weight_size()), want_dw = poisoned(s.weight_size());
+  cpu::conv2d_backward_filter(s, x.data(), dy.data(), dw.data());
+  ref::conv2d_backward_filter(s, x.data(), dy.data(), want_dw.data());
+  EXPECT_CLOSE(dw, want_dw, testing::kConvGemm);
+}
+
 // The im2col path on the 3x3 shapes that normally go to Winograd (it serves them when pad > 2 and
 // on request), all three ops against the reference.
 TEST(CpuConvIm2col, MatchesReferenceOnWinogradShapes) {
   cpu::detail::set_winograd_enabled(false);
   for (const ConvShape s : {ConvShape{2, 17, 6, 5, 33, 3, 3, 1}, ConvShape{3, 16, 9, 7, 16, 3, 3, 0},
                             ConvShape{2, 32, 12, 12, 64, 3, 3, 0}, ConvShape{2, 16, 7, 7, 16, 3, 3, 3}}) {
-    SCOPED_TRACE(::testing::Message() << "N=" << s.N << " C=" << s.C << " H=" << s.H << " K=" << s.K << " pad=" << s.pad);
     EXPECT_FALSE(cpu::detail::winograd_applicable(s));
-    const auto x = random_vector(s.in_size(), 1), w = random_vector(s.weight_size(), 2),
-               dy = random_vector(s.out_size(), 3);
-    auto y = poisoned(s.out_size()), want_y = poisoned(s.out_size());
-    cpu::conv2d_forward(s, x.data(), w.data(), y.data());
-    ref::conv2d_forward(s, x.data(), w.data(), want_y.data());
-    EXPECT_CLOSE(y, want_y, testing::kConvGemm);
-    auto dx = poisoned(s.in_size()), want_dx = poisoned(s.in_size());
-    cpu::conv2d_backward_data(s, dy.data(), w.data(), dx.data());
-    ref::conv2d_backward_data(s, dy.data(), w.data(), want_dx.data());
-    EXPECT_CLOSE(dx, want_dx, testing::kConvGemm);
-    auto dw = poisoned(s.weight_size()), want_dw = poisoned(s.weight_size());
-    cpu::conv2d_backward_filter(s, x.data(), dy.data(), dw.data());
-    ref::conv2d_backward_filter(s, x.data(), dy.data(), want_dw.data());
-    EXPECT_CLOSE(dw, want_dw, testing::kConvGemm);
+    expect_conv_matches_reference(s);
   }
   cpu::detail::set_winograd_enabled(true);
   EXPECT_TRUE(cpu::detail::winograd_applicable(ConvShape{2, 32, 12, 12, 64, 3, 3, 0}));
+}
+
+// Every kernel level this machine has, as DIGITS_CPU_ISA would cap it: the Winograd products' register
+// tiles (6 rows x 16 tiles: K or C not a multiple of 6, tile counts not a multiple of 16) and the direct
+// kernel's blocks, against the reference. A cap never raises the level.
+TEST(CpuIsa, EveryLevelMatchesTheReference) {
+  using cpu::detail::Isa;
+  const Isa top = cpu::detail::detected_isa();
+  for (const Isa level : {Isa::Base, Isa::Avx2, Isa::Avx512}) {
+    cpu::detail::set_isa_limit(level);
+    EXPECT_EQ(cpu::detail::isa(), std::min(level, top));
+    if (level > top) continue;
+    SCOPED_TRACE(cpu::detail::to_string(level));
+    for (const ConvShape s : {ConvShape{3, 20, 11, 9, 17, 3, 3, 1}, ConvShape{2, 16, 26, 26, 35, 3, 3, 0},
+                              ConvShape{5, 23, 12, 12, 32, 3, 3, 0}, ConvShape{3, 1, 28, 28, 24, 5, 5, 0},
+                              ConvShape{2, 3, 13, 13, 16, 3, 3, 0}})
+      expect_conv_matches_reference(s);
+  }
+  cpu::detail::set_isa_limit(Isa::Avx512);
+  EXPECT_EQ(cpu::detail::isa(), top);
 }
 
 // ---- max pooling -------------------------------------------------------------------------------
