@@ -6,20 +6,21 @@
 // and backward-data products run on a register-tiled kernel of our own (6 rows x 16 tiles, AVX2+FMA, or
 // plain loops below AVX2) over operands the transforms write already packed; OpenBLAS measured 45-50% of
 // the FMA peak on these short (C or K = 16..64) products, the kernel 90%+. Backward filter's products
-// (summed over tiles) stay on OpenBLAS. All products run single-threaded inside our OpenMP regions, one
-// block per task.
+// (summed over tiles) run on the same kernel, one operand read in plain rows, the other transposed into
+// panels per block. All products run single-threaded inside our OpenMP regions, one block per task.
 // Transform matrices (Lavin & Gray 2016):
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
 //   A^T = [1 1 1 0; 0 1 -1 -1]. Index xi = 4a + b of a transformed tile: a vertical, b horizontal.
 #include "cpu/cpu_winograd.h"
 
-#include <cblas.h>
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstring>
+#include <utility>
 
 #include "cpu/cpu_common.h"
 #include "error.h"
@@ -33,7 +34,8 @@ constexpr int kTargetTiles = 112;
 // Backward filter: this many partial sums per call at most (as the im2col path).
 constexpr int kFilterChunks = 16;
 
-// Scratch slots (per thread): V, M, the calling thread's U / partial sums, row buffers.
+// Scratch slots (per thread): V, M, the calling thread's U / partial sums, row buffers, the packed
+// filters (forward, backward data) or backward filter's panelled operand.
 constexpr int kSlotV = 0, kSlotM = 1, kSlotU = 2, kSlotPartial = 3, kSlotRows = 4, kSlotPacked = 5;
 
 // Tiles are stored TQ + 1 per tile row: the extra one is junk (computed, never stored), which turns
@@ -96,17 +98,22 @@ void pack_rows(int R, int D, const float* src, size_t rs, size_t ds, float* out)
 }
 
 // The accumulators must stay in registers: every loop over them is unrolled (GCC otherwise keeps the
-// array on the stack and stores it on every step, at a third of the speed).
-template <int MR>
-__attribute__((target("avx2,fma"))) void tile_avx2(int D, const float* a, const float* b, float* c, size_t ldc) {
+// array on the stack and stores it on every step, at a third of the speed). A is packed (element (i, d)
+// at a[d * kMR + i]) or, with Rows, plain rows lda apart (at a[i * lda + d]); `add` adds C's old values.
+template <int MR, bool Rows>
+__attribute__((target("avx2,fma"))) void tile_avx2(int D, const float* a, size_t lda, const float* b, float* c,
+                                                   size_t ldc, bool add) {
   __m256 acc[MR][2];
 #pragma GCC unroll 6
-  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (int i = 0; i < MR; ++i) {
+    acc[i][0] = add ? _mm256_loadu_ps(c + i * ldc) : _mm256_setzero_ps();
+    acc[i][1] = add ? _mm256_loadu_ps(c + i * ldc + 8) : _mm256_setzero_ps();
+  }
   for (int d = 0; d < D; ++d) {
     const __m256 b0 = _mm256_loadu_ps(b + d * kNR), b1 = _mm256_loadu_ps(b + d * kNR + 8);
 #pragma GCC unroll 6
     for (int i = 0; i < MR; ++i) {
-      const __m256 ai = _mm256_broadcast_ss(a + d * kMR + i);
+      const __m256 ai = _mm256_broadcast_ss(Rows ? a + i * lda + d : a + d * kMR + i);
       acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
     }
@@ -118,26 +125,34 @@ __attribute__((target("avx2,fma"))) void tile_avx2(int D, const float* a, const 
   }
 }
 
-template <int MR>
-void tile_base(int D, const float* a, const float* b, float* c, size_t ldc) {
+template <int MR, bool Rows>
+void tile_base(int D, const float* a, size_t lda, const float* b, float* c, size_t ldc, bool add) {
   float acc[MR][kNR] = {};
+  if (add)
+    for (int i = 0; i < MR; ++i) std::copy_n(c + i * ldc, kNR, acc[i]);
   for (int d = 0; d < D; ++d)
     for (int i = 0; i < MR; ++i)
-      for (int j = 0; j < kNR; ++j) acc[i][j] += a[d * kMR + i] * b[d * kNR + j];
+      for (int j = 0; j < kNR; ++j) acc[i][j] += (Rows ? a[i * lda + d] : a[d * kMR + i]) * b[d * kNR + j];
   for (int i = 0; i < MR; ++i) std::copy_n(acc[i], kNR, c + i * ldc);
 }
 
-// C (R, cols), row stride ldc, = A B for packed A and panelled B (cols a multiple of kNR). Each element
-// is one sum over d in order, whatever the machine's threads; AVX2 and the plain loops round differently.
-template <bool Avx2>
-void panel_product(int R, int D, int cols, const float* Ap, const float* Bp, float* C, size_t ldc) {
-  using Tile = void (*)(int, const float*, const float*, float*, size_t);
-  static constexpr Tile tiles[kMR] = {Avx2 ? tile_avx2<1> : tile_base<1>, Avx2 ? tile_avx2<2> : tile_base<2>,
-                                      Avx2 ? tile_avx2<3> : tile_base<3>, Avx2 ? tile_avx2<4> : tile_base<4>,
-                                      Avx2 ? tile_avx2<5> : tile_base<5>, Avx2 ? tile_avx2<6> : tile_base<6>};
+using Tile = void (*)(int, const float*, size_t, const float*, float*, size_t, bool);
+template <bool Avx2, bool Rows, int... M>
+constexpr std::array<Tile, kMR> make_tiles(std::integer_sequence<int, M...>) {
+  return {(Avx2 ? tile_avx2<M + 1, Rows> : tile_base<M + 1, Rows>)...};
+}
+
+// C (R, cols), row stride ldc, (+)= A B for A packed (or plain rows lda apart, Rows) and panelled B (cols
+// a multiple of kNR). Each element is one sum over d in order (after C's old value, with `add`), whatever
+// the machine's threads; AVX2 and the plain loops round differently.
+template <bool Avx2, bool Rows = false>
+void panel_product(int R, int D, int cols, const float* A, size_t lda, const float* Bp, float* C, size_t ldc,
+                   bool add) {
+  static constexpr auto tiles = make_tiles<Avx2, Rows>(std::make_integer_sequence<int, kMR>());
   for (int j = 0; j < cols; j += kNR)
     for (int i = 0; i < R; i += kMR)
-      tiles[std::min(kMR, R - i) - 1](D, Ap + size_t(i) * D, Bp + size_t(j) * D, C + size_t(i) * ldc + j, ldc);
+      tiles[std::min(kMR, R - i) - 1](D, A + size_t(i) * (Rows ? lda : D), lda, Bp + size_t(j) * D,
+                                      C + size_t(i) * ldc + j, ldc, add);
 }
 
 // The 16 products C[xi] = A[xi] B[xi] of one block (A: 16 packed (R, D); B: 16 panelled (D, cols)).
@@ -145,8 +160,41 @@ void products(bool avx2, int R, int D, int cols, const float* Ap, const float* B
               size_t cstride, size_t ldc) {
   const size_t astride = size_t(round_up(R, kMR)) * D;
   for (int xi = 0; xi < 16; ++xi)
-    (avx2 ? panel_product<true> : panel_product<false>)(R, D, cols, Ap + xi * astride, B + xi * bstride,
-                                                          C + xi * cstride, ldc);
+    (avx2 ? panel_product<true> : panel_product<false>)(R, D, cols, Ap + xi * astride, 0, B + xi * bstride,
+                                                          C + xi * cstride, ldc, false);
+}
+
+// The 8 x 8 block src[r * ld + t] (r, t < 8) written transposed, dst[t * ldd + r].
+__attribute__((target("avx2"))) void transpose8_avx2(const float* src, size_t ld, float* dst, size_t ldd) {
+  __m256 r[8], u[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ld);
+  for (int i = 0; i < 8; i += 2) {
+    u[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    u[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {  // 4 x 4 blocks within each 128-bit lane
+    r[i] = _mm256_shuffle_ps(u[i], u[i + 2], 0x44);
+    r[i + 1] = _mm256_shuffle_ps(u[i], u[i + 2], 0xEE);
+    r[i + 2] = _mm256_shuffle_ps(u[i + 1], u[i + 3], 0x44);
+    r[i + 3] = _mm256_shuffle_ps(u[i + 1], u[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(dst + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+}
+
+// B (T, Rp) = the plain rows src (R, T), row stride ld, transposed into panels of kNR rows,
+// [Rp / kNR][T][kNR]; rows [R, Rp) are zero (Rp a multiple of kNR).
+void pack_panels(bool avx2, int R, int Rp, int T, const float* src, size_t ld, float* out) {
+  for (int r0 = 0; r0 < Rp; r0 += 8) {
+    float* panel = out + size_t(r0 / kNR) * T * kNR + r0 % kNR;
+    int t = 0;
+    if (avx2 && r0 + 8 <= R)
+      for (; t + 8 <= T; t += 8) transpose8_avx2(src + size_t(r0) * ld + t, ld, panel + size_t(t) * kNR, kNR);
+    for (; t < T; ++t)
+      for (int m = 0; m < 8; ++m) panel[size_t(t) * kNR + m] = r0 + m < R ? src[size_t(r0 + m) * ld + t] : 0.f;
+  }
 }
 
 // ---- transforms --------------------------------------------------------------------------------
@@ -513,10 +561,38 @@ void winograd_backward_data(const ConvShape& s, const float* dy, const float* w,
   forward_with(t, dy, packed_filters(t.K, t.C, w, true, false), dx);
 }
 
+namespace {
+// Backward filter's products per block, dU[xi] (K, C) += Mg[xi] (K, T) V[xi]^T, run as C (R, cols) +=
+// A (R, T) B (T, cols): A the plain rows of one operand, B the other transposed into panels of kNR
+// channels. The one transposed wastes the fewer padded channels (ties: has the fewer channels); when that
+// is Mg (`swap`), the sums are dU^T (C, K). Partial sums: 16 planes of (R, cols) rows.
+struct FilterProduct {
+  explicit FilterProduct(const ConvShape& s)
+      : swap(round_up(s.K, kNR) - s.K < round_up(s.C, kNR) - s.C ||
+             (round_up(s.K, kNR) - s.K == round_up(s.C, kNR) - s.C && s.K < s.C)),
+        R(swap ? s.C : s.K), B(swap ? s.K : s.C), cols(round_up(B, kNR)), stride(plane_stride(size_t(R) * cols)) {}
+  size_t at(int k, int c) const { return swap ? size_t(c) * cols + k : size_t(k) * cols + c; }  // dU (k, c)
+  // dU (+)= the products of one block's V (C) and Mg (K) planes of T tiles; Bp: scratch for the panels
+  void run(bool avx2, int C, int K, int T, const float* V, const float* Mg, float* Bp, float* dU, bool add) const {
+    for (int xi = 0; xi < 16; ++xi) {
+      const float* v = V + xi * plane_stride(size_t(C) * T);
+      const float* mg = Mg + xi * plane_stride(size_t(K) * T);
+      pack_panels(avx2, B, cols, T, swap ? mg : v, T, Bp);
+      (avx2 ? panel_product<true, true> : panel_product<false, true>)(R, T, cols, swap ? v : mg, T, Bp,
+                                                                      dU + xi * stride, cols, add);
+    }
+  }
+  bool swap;
+  int R, B, cols;  // B: channels of the transposed operand
+  size_t stride;   // between the 16 planes of dU
+};
+}  // namespace
+
 void winograd_backward_filter(const ConvShape& s, const float* x, const float* dy, float* dw) {
   DIGITS_CHECK(winograd_applicable(s), "winograd: shape not supported");
   const Tiling g(s);
-  const size_t KC = plane_stride(size_t(s.K) * s.C), usize = 16 * KC;  // dU: 16 planes of (K, C)
+  const FilterProduct fp(s);
+  const size_t usize = 16 * fp.stride;  // dU: 16 planes
   if (g.nblocks == 0) {
     std::fill(dw, dw + s.weight_size(), 0.f);
     return;
@@ -524,23 +600,21 @@ void winograd_backward_filter(const ConvShape& s, const float* x, const float* d
   // chunks of consecutive blocks; their number depends on the shape only
   const long chunk = (g.nblocks + kFilterChunks - 1) / kFilterChunks;
   const long nchunks = (g.nblocks + chunk - 1) / chunk;
+  const bool avx2 = isa() >= Isa::Avx2;
   float* partial = scratch(size_t(nchunks) * usize, kSlotPartial);
   ParallelErrors errors;
 #pragma omp parallel for num_threads(threads()) schedule(dynamic, 1)
   for (long ci = 0; ci < nchunks; ++ci) {
     errors.run([&] {
-      float* dU = partial + size_t(ci) * usize;
       float* V = scratch(planes_size(size_t(s.C) * g.max_tiles()), kSlotV);
       float* Mg = scratch(planes_size(size_t(s.K) * g.max_tiles()), kSlotM);
+      float* Bp = scratch(size_t(fp.cols) * g.max_tiles(), kSlotPacked);
       for (long b = ci * chunk; b < std::min(g.nblocks, (ci + 1) * chunk); ++b) {
         const long row0 = g.first_row(b);
         const int rows = g.rows_in(b), T = rows * g.L;
         input_transform(s, g, x, row0, rows, PlaneLayout{s.C, T, false}, V);
         gradient_transform(s, g, dy, row0, rows, PlaneLayout{s.K, T, false}, Mg);
-        // dU[xi] (K, C) (+)= Mg[xi] (K, T) V[xi]^T (T, C)
-        for (int xi = 0; xi < 16; ++xi)
-          sgemm(false, true, s.K, s.C, T, 1.f, Mg + xi * plane_stride(size_t(s.K) * T),
-                      T, V + xi * plane_stride(size_t(s.C) * T), T, b == ci * chunk ? 0.f : 1.f, dU + xi * KC, s.C);
+        fp.run(avx2, s.C, s.K, T, V, Mg, Bp, partial + size_t(ci) * usize, b != ci * chunk);
       }
     });
   }
@@ -551,7 +625,7 @@ void winograd_backward_filter(const ConvShape& s, const float* x, const float* d
     for (int c = 0; c < s.C; ++c) {
       float u[4][4];
       for (int xi = 0; xi < 16; ++xi) {
-        const size_t at = xi * KC + size_t(k) * s.C + c;
+        const size_t at = xi * fp.stride + fp.at(k, c);
         float sum = partial[at];
         for (long ci = 1; ci < nchunks; ++ci) sum += partial[size_t(ci) * usize + at];
         u[xi / 4][xi % 4] = sum;
