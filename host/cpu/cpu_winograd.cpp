@@ -28,8 +28,9 @@
 namespace digits::cpu::detail {
 namespace {
 
-// About this many tiles per block: 16 x (C + K) x 112 floats of V and M stay within a 1 MiB L2 for
-// C + K <= 128, and OpenBLAS runs the 16 products at ~90% of its peak from ~96 columns on.
+// About this many tiles per block (whole tile rows). Chosen when OpenBLAS ran the products (~96 columns
+// for its full speed); with our kernel, passes of 24 output channels (so that V and the rows of M in use
+// stay in a 512 KiB L2 for C + K = 96) measured no faster on the presets' shapes, so it stays.
 constexpr int kTargetTiles = 112;
 // Backward filter: this many partial sums per call at most (as the im2col path).
 constexpr int kFilterChunks = 16;
@@ -340,14 +341,15 @@ void input_transform(const ConvShape& s, const Tiling& g, const float* x, long r
   const size_t CT = lay.stride(), plane = size_t(rows + 1) * width + 4;  // +4: junk tile reads
   float* buf = scratch(2 * plane, kSlotRows);
   float* D[2] = {buf, buf + plane};
-  for (int c = 0; c < s.C; ++c) {
-    // segments: consecutive tile rows of one image share their input rows
-    for (int lr = 0; lr < rows;) {
-      const long gr = row0 + lr;
-      const int n = int(gr / g.TP), i = int(gr % g.TP), rs = std::min(rows - lr, g.TP - i);
+  // segments: consecutive tile rows of one image share their input rows
+  for (int lr = 0; lr < rows;) {
+    const long gr = row0 + lr;
+    const int n = int(gr / g.TP), i = int(gr % g.TP), rs = std::min(rows - lr, g.TP - i);
+    // zero-padded rows 2(i + li) + p of the segment, li in [0, rs]: zeroed once, then every channel
+    // copies its rows over the same places (the padding stays zero)
+    std::memset(buf, 0, sizeof(float) * 2 * plane);
+    for (int c = 0; c < s.C; ++c) {
       const float* xc = x + (size_t(n) * s.C + c) * s.H * s.W;
-      // zero-padded rows 2(i + li) + p of the segment, li in [0, rs]: zero all, then copy the rows
-      std::memset(buf, 0, sizeof(float) * 2 * plane);
       for (int li = 0; li <= rs; ++li)
         for (int p = 0; p < 2; ++p) {
           const int h = 2 * (i + li) + p - s.pad;
@@ -358,14 +360,14 @@ void input_transform(const ConvShape& s, const Tiling& g, const float* x, long r
           for (int w = 0; w < s.W; ++w) dst[w] = src[w];
         }
       for (int f = 0; f < rs * L;) {  // runs of tiles contiguous in the layout
-        const int t = lr * L + f, n = lay.run(t, rs * L - f);
+        const int t = lr * L + f, count = lay.run(t, rs * L - f);
         float* v[16];
         for (int xi = 0; xi < 16; ++xi) v[xi] = V + xi * CT + lay.at(c, t);
-        input_tiles(n, L, D[0] + 2 * f, D[1] + 2 * f, v);
-        f += n;
+        input_tiles(count, L, D[0] + 2 * f, D[1] + 2 * f, v);
+        f += count;
       }
-      lr += rs;
     }
+    lr += rs;
   }
 }
 
@@ -406,9 +408,10 @@ void gradient_transform(const ConvShape& s, const Tiling& g, const float* dy, lo
   const size_t KT = lay.stride();
   float* buf = scratch(2 * size_t(rows) * width, kSlotRows);
   float *G0 = buf, *G1 = buf + size_t(rows) * width;
+  // dY rows 2i and 2i + 1 of every tile row, zero beyond Q (and row 2i + 1 beyond P): zeroed once, then
+  // every channel copies its rows over the same places
+  std::memset(buf, 0, sizeof(float) * 2 * size_t(rows) * width);
   for (int k = 0; k < s.K; ++k) {
-    // dY rows 2i and 2i + 1 of every tile row, zero beyond Q (and row 2i + 1 beyond P)
-    std::memset(buf, 0, sizeof(float) * 2 * size_t(rows) * width);
     for (int lr = 0; lr < rows; ++lr) {
       const long gr = row0 + lr;
       const int n = int(gr / g.TP), i = int(gr % g.TP);
