@@ -71,8 +71,8 @@ size_t planes_size(size_t n) { return 16 * plane_stride(n); }
 constexpr int kMR = 6, kNR = 16;
 int round_up(int n, int m) { return (n + m - 1) / m * m; }
 
-// Where tile t of channel r of one transformed plane lives: rows of `ld` floats (the layout OpenBLAS
-// reads), or panels of kNR tiles holding every channel, [t / kNR][r][t % kNR] (the kernel's B operand;
+// Where tile t of channel r of one transformed plane lives: rows of `ld` floats (backward filter reads
+// them), or panels of kNR tiles holding every channel, [t / kNR][r][t % kNR] (the kernel's B operand;
 // ld is then the tile count rounded up to kNR).
 struct PlaneLayout {
   int rows, ld;
@@ -84,7 +84,8 @@ struct PlaneLayout {
   size_t stride() const { return plane_stride(size_t(rows) * ld); }              // between the 16 planes
 };
 
-// Zero tiles [T, ld) of all 16 panelled planes: the product then reads finite values there.
+// Zero tiles [T, ld) of all 16 panelled planes: the product then reads finite values there (the
+// transforms call it after writing their T tiles).
 void zero_padding(const PlaneLayout& lay, int T, float* planes) {
   if (!lay.panels || T == lay.ld) return;
   for (int xi = 0; xi < 16; ++xi)
@@ -334,7 +335,7 @@ DIGITS_SIMD_CLONES void add_quarter(int T, int off, const float* a, const float*
 }
 
 // V = B^T d B for the block rows [row0, row0 + rows): 16 planes (lay.stride() apart) of C channels,
-// tile (lr, j) is tile lr*L + j of the layout.
+// tile (lr, j) is tile lr*L + j of the layout; a panelled layout's padding tiles are zeroed.
 void input_transform(const ConvShape& s, const Tiling& g, const float* x, long row0, int rows, const PlaneLayout& lay,
                      float* V) {
   const int L = g.L, width = 2 * L;  // width >= W + 2 pad, since Q = W + 2 pad - 2
@@ -369,6 +370,7 @@ void input_transform(const ConvShape& s, const Tiling& g, const float* x, long r
     }
     lr += rs;
   }
+  zero_padding(lay, rows * L, V);
 }
 
 // y tiles = A^T m A from M (16 planes of (K, T), rows ld apart) for the block rows [row0, row0 + rows);
@@ -401,7 +403,7 @@ void output_transform(const ConvShape& s, const Tiling& g, const float* M, int l
 
 // Mg (16 planes of K channels in the layout) = A dY A^T for the output-gradient tiles of block rows
 // [row0, row0 + rows). Outputs outside P x Q (the odd edge) and the junk tiles count as zero, so they add
-// nothing to the filter gradient.
+// nothing to the filter gradient. A panelled layout's padding tiles are zeroed.
 void gradient_transform(const ConvShape& s, const Tiling& g, const float* dy, long row0, int rows,
                         const PlaneLayout& lay, float* Mg) {
   const int L = g.L, T = rows * L, P = g.P, Q = g.Q, width = 2 * L;
@@ -433,6 +435,7 @@ void gradient_transform(const ConvShape& s, const Tiling& g, const float* dy, lo
       t += n;
     }
   }
+  zero_padding(lay, T, Mg);
 }
 
 // ---- the forward convolution over all blocks ---------------------------------------------------
@@ -452,7 +455,6 @@ void forward_with(const ConvShape& s, const float* x, const float* Ap, float* y)
       float* V = scratch(planes_size(size_t(s.C) * max_cols), kSlotV);
       float* M = scratch(planes_size(size_t(s.K) * max_cols), kSlotM);
       input_transform(s, g, x, row0, rows, vl, V);
-      zero_padding(vl, T, V);
       products(avx2, s.K, s.C, Tp, Ap, V, vl.stride(), M, plane_stride(size_t(s.K) * Tp), Tp);
       output_transform(s, g, M, Tp, row0, rows, y);
     });
@@ -481,10 +483,9 @@ void backward_data_adjoint(const ConvShape& s, const float* dy, const float* Ap,
       float* dV = scratch(planes_size(size_t(s.C) * max_cols), kSlotV);
       float* Mg = scratch(planes_size(size_t(s.K) * max_cols), kSlotM);
       gradient_transform(s, g, dy, long(n0) * g.TP, nb * g.TP, gl, Mg);
-      zero_padding(gl, T, Mg);
       // dV[xi] (C, Tp) = U[xi]^T (C, K) Mg[xi] (K, Tp)
       products(avx2, s.C, s.K, Tp, Ap, Mg, gl.stride(), dV, ct, Tp);
-  // per channel and image: 16 dd planes over the image's tiles, then the four quarters into the
+      // per channel and image: 16 dd planes over the image's tiles, then the four quarters into the
       // (rows + 1) x 2L row planes of the padded image, then the image's rows out of the padding
       const size_t plane = size_t(g.TP + 1) * width + 4;  // +4: the junk tiles' spill, always zero
       float* buf = scratch(16 * size_t(per_image) + 2 * plane, kSlotRows);
