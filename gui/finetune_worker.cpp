@@ -12,20 +12,6 @@
 
 namespace digits::gui {
 
-namespace {
-
-// MNIST for replay: a --data folder must hold it; without --data, a missing data set means no replay.
-std::optional<Mnist> find_replay(const std::string& data_dir) {
-  try {
-    return load_mnist(find_mnist_dir(data_dir));
-  } catch (const Error&) {
-    if (!data_dir.empty()) throw;
-    return std::nullopt;
-  }
-}
-
-}  // namespace
-
 FinetuneWorker::FinetuneWorker(LearnJob job, ProgressCallback on_progress, DoneCallback on_done)
     : job_(std::move(job)), on_progress_(std::move(on_progress)), on_done_(std::move(on_done)), thread_([this] {
         LearnResult r = run();
@@ -44,7 +30,7 @@ LearnResult FinetuneWorker::run() {
     const LoadedSamples samples = load_samples(job_.samples_dir, warnings);
     r.samples = samples.data.count;
     r.skipped = samples.skipped;
-    const std::optional<Mnist> mnist = find_replay(job_.data_dir);
+    const std::optional<Mnist> mnist = find_replay_mnist(job_.data_dir);
     r.mnist = mnist.has_value();
     if (cancel_) {  // closed while MNIST loaded: nothing trained, nothing written
       r.result.cancelled = true;

@@ -358,6 +358,16 @@ void save_personal(const std::string& out, const std::string& base_path, const M
 
 }  // namespace
 
+std::optional<Mnist> find_replay_mnist(const std::string& data_dir, std::string* why) {
+  try {
+    return load_mnist(find_mnist_dir(data_dir));
+  } catch (const Error& e) {
+    if (!data_dir.empty()) throw;
+    if (why) *why = e.what();
+    return std::nullopt;
+  }
+}
+
 // ---- the whole run --------------------------------------------------------------------------------------
 FinetuneResult finetune(Backend& be, const std::string& base_path, const FinetuneData& data,
                         const FinetuneOptions& opt, const std::string& out_path) {

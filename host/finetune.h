@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "backend.h"
@@ -61,6 +62,11 @@ struct FinetuneResult {
   int steps = 0, planned_steps = 0;
   double seconds = 0, cpu_seconds = 0;  // of the training steps (wall clock; this process's CPU time)
 };
+
+// MNIST for replay and measuring: from data_dir when one is given (where it must be found: else throws),
+// else from where find_mnist_dir looks ($MNIST_DIR, data/mnist). Not found there: nullopt, and *why (when
+// given) says why; fine-tuning then runs without replay.
+std::optional<Mnist> find_replay_mnist(const std::string& data_dir, std::string* why = nullptr);
 
 // Fine-tunes the model in `base_path` and writes it to `out_path` with the base model, sample count and
 // date in its metadata. Throws digits::Error for bad options, an unusable base model, or an out_path that

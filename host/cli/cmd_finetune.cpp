@@ -26,18 +26,6 @@ struct FinetuneArgs {
   FinetuneOptions opt;
 };
 
-// MNIST for replay and measuring: --data must be found; without it, a missing data set is a warning.
-std::optional<Mnist> find_replay(const Common& c) {
-  try {
-    return load_data(c);
-  } catch (const Error& e) {
-    if (!c.data.empty()) throw;
-    std::cerr << "warning: MNIST not found, so no replay (MNIST accuracy may drop) and no MNIST accuracy: "
-              << e.what() << "\n";
-    return std::nullopt;
-  }
-}
-
 std::string percent(double a) {
   if (a < 0) return "-";
   char buf[32];
@@ -98,7 +86,14 @@ void run_finetune(FinetuneArgs& a) {
   std::cerr << "samples: " << samples_dir << " (" << samples.data.count << " images"
             << (samples.skipped.empty() ? "" : ", " + std::to_string(samples.skipped.size()) + " skipped") << ")\n";
   BackendChoice be = choose_backend(a.common);
-  const std::optional<Mnist> mnist = find_replay(a.common);
+  std::string why;
+  const std::optional<Mnist> mnist = find_replay_mnist(a.common.data, &why);
+  if (mnist)
+    std::cerr << "data: " << mnist->dir << " (" << mnist->train.count << " train, " << mnist->test.count
+              << " test images)\n";
+  else
+    std::cerr << "warning: MNIST not found, so no replay (MNIST accuracy may drop) and no MNIST accuracy: " << why
+              << "\n";
   a.opt.on_progress = progress_line();
   const FinetuneData data{&samples.data, mnist ? &*mnist : nullptr, check ? &check->data : nullptr};
   const FinetuneResult r = finetune(*be.backend, base, data, a.opt, out);
