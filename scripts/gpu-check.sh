@@ -2,7 +2,7 @@
 # The GPU check: one prepared run for a machine with an NVIDIA GPU and CUDA 13 but no internet and maybe no
 # Debian packages. Steps: nvidia-smi, a build (or the prebuilt bundle), `digits info` (a device must be
 # found), `ctest -L cuda` (a skipped test is a failure), one CUDA benchmark per op at a `keras` shape, the
-# `fast` preset's time to 99% (two seeds), and a 12-epoch `keras` and a 3-epoch `best` training on MNIST, each under `timeout`, all within 330 s (half the
+# short kernel report (CPU and CUDA halves), the `fast` preset's time to 99% (two seeds), and a 12-epoch `keras` and a 3-epoch `best` training on MNIST, each under `timeout`, all within 330 s (half the
 # device time of a 15-minute loan is left for a rerun), then a summary table and the exit code.
 #
 #   scripts/gpu-check.sh              on the GPU machine (exit 1 if a step failed, skipped or timed out)
@@ -302,7 +302,16 @@ if [[ -n "$BIN_BENCH" ]]; then
   fi
 fi
 
-# 7. train the fast preset (time to 99%: the whole process, start to saved model and test accuracy), then
+# 7. the kernel report's short form, both halves (docs/kernels.md holds the CPU one of the build machine):
+# every op at the presets' shapes on cuDNN/cuBLAS/our kernels against the GPU's measured peaks, in
+# $LOG_DIR/kernels/kernels.{md,json,png}; 145 s stay for the trainings
+if (( DRY )); then
+  gpu_missing kernels "digits bench --kernels --quick --device cuda (the CUDA half of the kernel report)"
+elif [[ -n "$BIN_DIGITS" ]]; then
+  step kernels 45 145 "$BIN_DIGITS" bench --kernels --quick --device cuda --report "$LOG_DIR/kernels"
+fi
+
+# 8. train the fast preset (time to 99%: the whole process, start to saved model and test accuracy), then
 # the keras and best presets, on the GPU
 MNIST=$(find_mnist "$PREBUILT_MNIST")
 if (( DRY )); then

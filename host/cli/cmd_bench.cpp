@@ -13,6 +13,8 @@
 
 #include "common.h"
 #include "cpu/cpu_ops.h"
+#include "cuda_tools.h"
+#include "error.h"
 #include "kernel_bench.h"
 #include "kernel_report.h"
 #include "model.h"
@@ -153,6 +155,10 @@ void run_kernel_report(const BenchArgs& a) {
   BackendOptions o = BackendOptions::from_env();
   if (!a.common.device.empty()) o.device = parse_device_pref(a.common.device);
   k.cuda = o.device != DevicePref::Cpu;
+  if (o.device == DevicePref::Cuda) {  // asked for: no CUDA half is an error, said before the CPU half's minutes
+    std::string why;
+    DIGITS_CHECK(cuda_tools(why) != nullptr, "--device cuda: the kernel report's CUDA half cannot run: " << why);
+  }
   const KernelReport r = run_kernel_bench(k);
   write_kernel_report(a.report_dir, r);
   std::cerr << "kernel report: " << r.kernels.size() << " op timings, " << r.train_steps.size() << " training steps; wrote "

@@ -13,6 +13,7 @@
 
 #include "cpu/cpu_conv.h"
 #include "cpu/cpu_winograd.h"
+#include "cuda_tools.h"
 #include "error.h"
 #include "image_io.h"
 #include "kernel_report.h"
@@ -255,6 +256,19 @@ TEST(KernelReportCli, BadUseFailsWithAReason) {
   const auto r = testing::run_digits("bench --kernels --report " + dir.path() + " --quick --filter no_such_op --device cpu");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("matches no op"), std::string::npos) << r.output;
+}
+
+// Auto skips the CUDA half where there is none (above); --device cuda asks for it, so its absence is an error,
+// said at once (before the CPU half's minutes), and nothing is written.
+TEST(KernelReportCli, DeviceCudaWithoutCudaFails) {
+  std::string why;
+  if (cuda_tools(why) != nullptr) GTEST_SKIP() << "a CUDA device is usable here: the CUDA half runs";
+  TempDir dir;
+  const auto r = testing::run_digits("bench --kernels --report " + dir.path() + "/k --quick --filter seed.relu1 --device cuda");
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("CUDA half cannot run"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(why.substr(0, 20)), std::string::npos) << r.output;  // the reason, as the probe gives it
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/k/kernels.json"));
 }
 
 }  // namespace
