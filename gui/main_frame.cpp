@@ -753,7 +753,10 @@ void MainFrame::OnLearned(const LearnResult& r) {
   const FinetuneResult& f = r.result;
   wxString text = wxString::Format(_("Learned from %d samples in %.1f s."), f.trained_on, f.seconds);
   if (f.held_back.count > 0)
-    text += wxString::Format(_(" Held back: %s -> %s;"), percent(f.held_back.before), percent(f.held_back.after));
+    text += wxString::Format(_(" Held back: %s -> %s%s;"), percent(f.held_back.before), percent(f.held_back.after),
+                             f.held_back.misread.empty()
+                                 ? wxString()
+                                 : wxString::Format(_(", still misread: %s"), wxString::FromUTF8(describe(f.held_back.misread))));
   if (r.mnist)
     text += wxString::Format(_(" MNIST test: %s -> %s."), percent(f.mnist_test.before), percent(f.mnist_test.after));
   else

@@ -186,17 +186,15 @@ std::vector<int32_t> batch_indices(const Plan& p, int n_personal, int n_replay, 
 }
 
 // ---- measuring ----------------------------------------------------------------------------------------
-double accuracy_on(Model& model, const Dataset& d) {
-  const ResidentData r(model.backend(), d);
-  return evaluate(model, r, d).accuracy();
-}
-
-// The accuracies of the model as it is now: before (after == false) or after fine-tuning.
+// The accuracies of the model as it is now: before (after == false) or after fine-tuning, with what it
+// still misreads.
 void measure(Model& model, const FinetuneData& data, const Dataset& held, bool after, FinetuneResult* r) {
   auto one = [&](const Dataset* d, Accuracy* a) {
     if (!d || d->count == 0) return;
     a->count = d->count;
-    (after ? a->after : a->before) = accuracy_on(model, *d);
+    const EvalResult e = evaluate(model, ResidentData(model.backend(), *d), *d);
+    (after ? a->after : a->before) = e.accuracy();
+    if (after) a->misread = misreadings(e.confusion);
   };
   one(&held, &r->held_back);
   one(data.mnist ? &data.mnist->test : nullptr, &r->mnist_test);
@@ -366,6 +364,23 @@ std::optional<Mnist> find_replay_mnist(const std::string& data_dir, std::string*
     if (why) *why = e.what();
     return std::nullopt;
   }
+}
+
+std::vector<Misread> misreadings(const std::array<std::array<int, 10>, 10>& confusion) {
+  std::vector<Misread> m;
+  for (int t = 0; t < kClasses; ++t)
+    for (int p = 0; p < kClasses; ++p)
+      if (t != p && confusion[size_t(t)][size_t(p)] > 0) m.push_back({t, p, confusion[size_t(t)][size_t(p)]});
+  std::stable_sort(m.begin(), m.end(), [](const Misread& a, const Misread& b) { return a.count > b.count; });
+  return m;
+}
+
+std::string describe(const std::vector<Misread>& misread, int most) {
+  std::ostringstream o;
+  for (size_t i = 0; i < misread.size() && int(i) < most; ++i)
+    o << (i ? ", " : "") << misread[i].truth << " as " << misread[i].read << " (" << misread[i].count << ")";
+  if (int(misread.size()) > most) o << ", ...";
+  return o.str();
 }
 
 // ---- the whole run --------------------------------------------------------------------------------------

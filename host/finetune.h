@@ -5,11 +5,13 @@
 // previous file as it was).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "backend.h"
 #include "mnist_idx.h"
@@ -49,10 +51,21 @@ struct FinetuneData {
   const Dataset* check = nullptr;
 };
 
+// One way the model misreads a set: `count` of its images of `truth` read as `read`.
+struct Misread {
+  int truth = 0, read = 0, count = 0;
+};
+
 struct Accuracy {
   int count = 0;
   double before = -1, after = -1;  // -1: not measured (nothing to measure on)
+  std::vector<Misread> misread;    // after fine-tuning: every (truth, read) pair, the most frequent first
 };
+
+// The misreadings a confusion matrix ([truth][read]) holds, the most frequent first (ties: by truth, then read).
+std::vector<Misread> misreadings(const std::array<std::array<int, 10>, 10>& confusion);
+// "1 as 7 (9), 7 as 9 (3)": the first `most` of them; "" for none. What to give more samples of.
+std::string describe(const std::vector<Misread>& misread, int most = 3);
 
 struct FinetuneResult {
   bool cancelled = false;  // stopped by the cancel flag: nothing was written

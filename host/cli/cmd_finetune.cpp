@@ -33,15 +33,19 @@ std::string percent(double a) {
   return buf;
 }
 
-void print_line(const char* what, const Accuracy& a) {
+void print_line(const char* what, const Accuracy& a, bool show_misread = true) {
   if (a.count == 0) return;
   std::cout << std::left << std::setw(22) << what << std::right << std::setw(6) << a.count << " images  "
-            << std::setw(7) << percent(a.before) << " -> " << std::setw(7) << percent(a.after) << "\n";
+            << std::setw(7) << percent(a.before) << " -> " << std::setw(7) << percent(a.after);
+  if (show_misread && !a.misread.empty()) std::cout << "  still misread: " << describe(a.misread);
+  std::cout << "\n";
 }
 
 nlohmann::json accuracy_json(const Accuracy& a) {
   if (a.count == 0) return nullptr;
-  return {{"count", a.count}, {"before", a.before}, {"after", a.after}};
+  nlohmann::json misread = nlohmann::json::array();
+  for (const Misread& m : a.misread) misread.push_back({{"truth", m.truth}, {"read", m.read}, {"count", m.count}});
+  return {{"count", a.count}, {"before", a.before}, {"after", a.after}, {"misread", misread}};
 }
 
 void report(const FinetuneArgs& a, const std::string& out, const LoadedSamples& s, const FinetuneResult& r) {
@@ -56,7 +60,7 @@ void report(const FinetuneArgs& a, const std::string& out, const LoadedSamples& 
   }
   std::cout << "accuracy              images   before -> after\n";
   print_line("held-back samples", r.held_back);
-  print_line("MNIST test", r.mnist_test);
+  print_line("MNIST test", r.mnist_test, false);
   print_line(("--check " + a.check).c_str(), r.check);
   if (r.held_back.count == 0) std::cout << "(no samples held back: --holdout 0, or one sample per digit)\n";
   std::cout << "fine-tuned on " << r.trained_on << " samples in " << std::fixed << std::setprecision(1) << r.seconds

@@ -3,6 +3,7 @@
 // are read far better after, and MNIST test accuracy holds; the personal model then reads them in `predict`.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -45,6 +46,12 @@ TEST(FinetuneCli, LearnsAThickPenStyleAndKeepsMnist) {
   EXPECT_LE(check["before"].get<double>(), 0.85) << "the bundled model must not read this style already";
   EXPECT_GE(check["after"].get<double>(), 0.95) << r.output;
   EXPECT_GE(check["after"].get<double>() - check["before"].get<double>(), 0.1) << r.output;
+  int misread = 0;  // what it still misreads: as many as the accuracy says
+  for (const auto& m : check["misread"]) {
+    EXPECT_NE(m["truth"], m["read"]);
+    misread += m["count"].get<int>();
+  }
+  EXPECT_EQ(misread, int(std::lround((1 - check["after"].get<double>()) * 300))) << r.output;
   EXPECT_GE(j["mnist_test"]["after"].get<double>(), j["mnist_test"]["before"].get<double>() - 0.0015) << r.output;
 
   // The saved model reads the style in `predict` as measured: the first check sample of each digit.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -82,10 +83,34 @@ TEST_F(Finetune, LearnsThePersonalStyleAndKeepsTheReplayedSet) {
   EXPECT_GE(r.mnist_test.before, 0.9);
   EXPECT_GE(r.mnist_test.after, r.mnist_test.before - 0.05);
   EXPECT_GT(r.cpu_seconds, 0);
-  // The saved model reads the style as measured.
+  // The saved model reads the style as measured, and misreads what the result says it still misreads.
   auto model = load_model(*be_, tmp_.file("p.safetensors"), 200);
   const ResidentData resident(*be_, check_);
-  EXPECT_DOUBLE_EQ(evaluate(*model, resident, check_).accuracy(), r.check.after);
+  const EvalResult e = evaluate(*model, resident, check_);
+  EXPECT_DOUBLE_EQ(e.accuracy(), r.check.after);
+  int misread = 0;
+  for (const Misread& m : r.check.misread) {
+    EXPECT_NE(m.truth, m.read);
+    EXPECT_EQ(m.count, e.confusion[size_t(m.truth)][size_t(m.read)]);
+    misread += m.count;
+  }
+  EXPECT_EQ(misread, e.count - e.correct);
+}
+
+// Every off-diagonal cell of the confusion matrix, the most frequent first, ties in (truth, read) order.
+TEST(FinetuneMisread, ListsTheConfusionsMostFrequentFirst) {
+  std::array<std::array<int, 10>, 10> c{};
+  c[3][3] = 50;  // read right: not a misreading
+  c[1][7] = 2, c[7][9] = 5, c[4][9] = 2, c[0][6] = 1;
+  const std::vector<Misread> m = misreadings(c);
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_EQ((std::array<int, 3>{m[0].truth, m[0].read, m[0].count}), (std::array<int, 3>{7, 9, 5}));
+  EXPECT_EQ((std::array<int, 3>{m[1].truth, m[1].read, m[1].count}), (std::array<int, 3>{1, 7, 2}));
+  EXPECT_EQ((std::array<int, 3>{m[2].truth, m[2].read, m[2].count}), (std::array<int, 3>{4, 9, 2}));
+  EXPECT_EQ((std::array<int, 3>{m[3].truth, m[3].read, m[3].count}), (std::array<int, 3>{0, 6, 1}));
+  EXPECT_EQ(describe(m), "7 as 9 (5), 1 as 7 (2), 4 as 9 (2), ...");
+  EXPECT_EQ(describe(m, 4), "7 as 9 (5), 1 as 7 (2), 4 as 9 (2), 0 as 6 (1)");
+  EXPECT_EQ(describe({}), "");
 }
 
 TEST_F(Finetune, HoldsBackAFractionOfEachDigit) {
