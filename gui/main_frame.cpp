@@ -305,6 +305,9 @@ void MainFrame::ShowMessage(const wxString& text, bool error) {
   message_->SetForegroundColour(error ? kErrorColour : wxSystemSettings::GetColour(wxSYS_COLOUR_WINDOWTEXT));
   message_->SetLabel(text);
   message_->Wrap(std::max(200, message_->GetSize().x));
+  // As tall as its wrapped lines (at least the 4 it starts with): the panel above gives up the room.
+  const int lines = 1 + int(message_->GetLabel().Freq('\n'));
+  message_->SetMinSize(wxSize(300, std::max(4, lines) * message_->GetCharHeight()));
   message_->GetParent()->Layout();
 }
 
