@@ -371,7 +371,11 @@ std::vector<Misread> misreadings(const std::array<std::array<int, 10>, 10>& conf
   for (int t = 0; t < kClasses; ++t)
     for (int p = 0; p < kClasses; ++p)
       if (t != p && confusion[size_t(t)][size_t(p)] > 0) m.push_back({t, p, confusion[size_t(t)][size_t(p)]});
-  std::stable_sort(m.begin(), m.end(), [](const Misread& a, const Misread& b) { return a.count > b.count; });
+  // A total order, so plain sort (std::stable_sort's buffer trips ASan's new/delete check in GCC 12's libstdc++).
+  std::sort(m.begin(), m.end(), [](const Misread& a, const Misread& b) {
+    if (a.count != b.count) return a.count > b.count;
+    return a.truth != b.truth ? a.truth < b.truth : a.read < b.read;
+  });
   return m;
 }
 
