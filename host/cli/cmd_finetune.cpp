@@ -93,8 +93,7 @@ void run_finetune(FinetuneArgs& a) {
   std::string why;
   const std::optional<Mnist> mnist = find_replay_mnist(a.common.data, &why);
   if (mnist)
-    std::cerr << "data: " << mnist->dir << " (" << mnist->train.count << " train, " << mnist->test.count
-              << " test images)\n";
+    print_data_line(*mnist);
   else
     std::cerr << "warning: MNIST not found, so no replay (MNIST accuracy may drop) and no MNIST accuracy: " << why
               << "\n";

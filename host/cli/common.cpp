@@ -29,10 +29,13 @@ BackendChoice choose_backend(const Common& c) {
   return choice;
 }
 
+void print_data_line(const Mnist& m) {
+  std::cerr << "data: " << m.dir << " (" << m.train.count << " train, " << m.test.count << " test images)\n";
+}
+
 Mnist load_data(const Common& c) {
-  const std::string dir = find_mnist_dir(c.data);
-  Mnist m = load_mnist(dir);
-  std::cerr << "data: " << dir << " (" << m.train.count << " train, " << m.test.count << " test images)\n";
+  Mnist m = load_mnist(find_mnist_dir(c.data));
+  print_data_line(m);
   return m;
 }
 
