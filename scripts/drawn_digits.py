@@ -289,15 +289,16 @@ def params_for(cat, rng):
     return p
 
 
-def draw_digit(digit, style, cat, rng, tweak=None):
-    """tweak(p, rng), when given, changes the category's parameters in place (personal styles)."""
+def draw_digit(digit, style, cat, rng, tweak=None, glyphs=None):
+    """tweak(p, rng), when given, changes the category's parameters in place (personal styles); glyphs, when
+    given, is the digit's glyph table to draw `style` from (default: GLYPHS[digit])."""
     p = params_for(cat, rng)
     if tweak:
         tweak(p, rng)
     W, H = p["canvas"]
     aspect = ASPECT[digit] * rng.uniform(0.8, 1.25)
     strokes = []
-    for stroke in GLYPHS[digit][style]:
+    for stroke in (glyphs or GLYPHS[digit])[style]:
         pieces = []
         moved = {}
         for piece in stroke:

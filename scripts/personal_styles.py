@@ -39,32 +39,37 @@ def thick(p, rng):
 
 # A continental 1: a long up-stroke from well down the left side to the top, then the bar; and a 7 with a
 # crossbar and a bent stem. The bundled model reads MNIST's bar-like 1s; a long flag looks like a 7 to it.
-dd.GLYPHS[1]["long_flag"] = [[[(0.0, 0.5), (0.65, 0.0)], [(0.65, 0.0), (0.65, 1.0)]]]
-dd.GLYPHS[7]["crossbar_bent"] = [[[(0.0, 0.05), (1.0, 0.0)], [(1.0, 0.0), (0.6, 0.45), (0.4, 1.0)]],
-                                 [[(0.3, 0.5), (0.95, 0.45)]]]
+# Only the european style draws them: the other styles use drawn_digits.py's glyphs as they are.
+CONTINENTAL = {
+    1: {"long_flag": [[[(0.0, 0.5), (0.65, 0.0)], [(0.65, 0.0), (0.65, 1.0)]]]},
+    7: {"crossbar_bent": [[[(0.0, 0.05), (1.0, 0.0)], [(1.0, 0.0), (0.6, 0.45), (0.4, 1.0)]],
+                          [[(0.3, 0.5), (0.95, 0.45)]]]},
+}
 
-# style -> (tweak of the drawing parameters, digit -> the glyph styles this person uses, None = all)
+# style -> (tweak of the drawing parameters, extra glyphs, digit -> the glyph styles this person uses;
+# a digit not named: every glyph of drawn_digits.py, in turn)
 STYLES = {
-    "tilted": (tilted, {}),
-    "european": (None, {1: ["long_flag", "flag_base"], 7: ["crossbar", "crossbar_bent"]}),
-    "thick": (thick, {}),
+    "tilted": (tilted, {}, {}),
+    "european": (None, CONTINENTAL, {1: ["long_flag", "flag_base"], 7: ["crossbar", "crossbar_bent"]}),
+    "thick": (thick, {}, {}),
 }
 
 
 def write_set(style, digit, count, seed, part, out, canvas=None):
-    style_tweak, glyphs = STYLES[style]
+    style_tweak, extra, glyphs = STYLES[style]
 
     def tweak(p, rng):
         if canvas:
             p["canvas"] = canvas
         if style_tweak:
             style_tweak(p, rng)
+    table = {**dd.GLYPHS[digit], **extra.get(digit, {})}
     styles = glyphs.get(digit) or sorted(dd.GLYPHS[digit])
     folder = os.path.join(out, style, part, str(digit))
     os.makedirs(folder, exist_ok=True)
     for i in range(count):
         rng = random.Random(f"{seed}/{style}/{part}/{digit}/{i}")
-        rows, w, h, _ = dd.draw_digit(digit, styles[i % len(styles)], "normal", rng, tweak)
+        rows, w, h, _ = dd.draw_digit(digit, styles[i % len(styles)], "normal", rng, tweak, table)
         dd.write_png(os.path.join(folder, f"{i:03d}.png"), rows, w, h)
 
 
