@@ -759,7 +759,9 @@ void MainFrame::OnLearned(const LearnResult& r) {
     text += wxString::Format(_(" Held back: %s -> %s%s;"), percent(f.held_back.before), percent(f.held_back.after),
                              f.held_back.misread.empty()
                                  ? wxString()
-                                 : wxString::Format(_(", still misread: %s"), wxString::FromUTF8(describe(f.held_back.misread))));
+                                 : wxString::Format(_(", still misread: %s (more samples of %s would help)"),
+                                                    wxString::FromUTF8(describe(f.held_back.misread)),
+                                                    wxString::FromUTF8(digits_to_add(f.held_back.misread))));
   if (r.mnist)
     text += wxString::Format(_(" MNIST test: %s -> %s."), percent(f.mnist_test.before), percent(f.mnist_test.after));
   else

@@ -387,6 +387,23 @@ std::string describe(const std::vector<Misread>& misread, int most) {
   return o.str();
 }
 
+std::string digits_to_add(const std::vector<Misread>& misread, int most) {
+  std::array<int, kClasses> per_digit{};
+  for (const Misread& m : misread)
+    if (m.truth >= 0 && m.truth < kClasses) per_digit[size_t(m.truth)] += m.count;
+  std::vector<int> order;
+  for (int d = 0; d < kClasses; ++d)
+    if (per_digit[size_t(d)] > 0) order.push_back(d);
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    return per_digit[size_t(a)] != per_digit[size_t(b)] ? per_digit[size_t(a)] > per_digit[size_t(b)] : a < b;
+  });
+  if (int(order.size()) > most) order.resize(size_t(most));
+  std::string o;
+  for (size_t i = 0; i < order.size(); ++i)
+    o += (i == 0 ? "" : i + 1 == order.size() ? " and " : ", ") + std::to_string(order[i]);
+  return o;
+}
+
 // ---- the whole run --------------------------------------------------------------------------------------
 FinetuneResult finetune(Backend& be, const std::string& base_path, const FinetuneData& data,
                         const FinetuneOptions& opt, const std::string& out_path) {

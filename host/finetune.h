@@ -66,6 +66,9 @@ struct Accuracy {
 std::vector<Misread> misreadings(const std::array<std::array<int, 10>, 10>& confusion);
 // "1 as 7 (9), 7 as 9 (3)": the first `most` of them; "" for none. What to give more samples of.
 std::string describe(const std::vector<Misread>& misread, int most = 3);
+// "1 and 4": the digits written that were misread, the most misread first (their counts summed over what
+// they were read as), at most `most`; "" for none. The window and `digits finetune` ask for more of these.
+std::string digits_to_add(const std::vector<Misread>& misread, int most = 2);
 
 struct FinetuneResult {
   bool cancelled = false;  // stopped by the cancel flag: nothing was written

@@ -63,6 +63,9 @@ void report(const FinetuneArgs& a, const std::string& out, const LoadedSamples& 
   print_line("MNIST test", r.mnist_test, false);
   print_line(("--check " + a.check).c_str(), r.check);
   if (r.held_back.count == 0) std::cout << "(no samples held back: --holdout 0, or one sample per digit)\n";
+  // What the user's own writing still shows misread (else --check's): the digits to give more samples of.
+  const std::string more = digits_to_add(r.held_back.count > 0 ? r.held_back.misread : r.check.misread);
+  if (!more.empty()) std::cout << "more samples of " << more << " would help: add them and fine-tune again\n";
   std::cout << "fine-tuned on " << r.trained_on << " samples in " << std::fixed << std::setprecision(1) << r.seconds
             << " s (CPU time " << r.cpu_seconds << " s, " << r.steps << " steps"
             << (r.out_of_time ? ", stopped by --seconds" : "") << ") -> " << out << "\n";

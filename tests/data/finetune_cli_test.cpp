@@ -71,6 +71,20 @@ TEST(FinetuneCli, LearnsAThickPenStyleAndKeepsMnist) {
   }
   EXPECT_EQ(read, 10) << p.output;
   EXPECT_GE(right, 9) << p.output;
+
+  // In text, one short pass with half held back: the held-back line names what is still misread, and a
+  // line asks for more samples of the digits misread most.
+  const testing::CliResult t =
+      testing::run_digits("finetune --device cpu --epochs 1 --holdout 0.5 --data " + mnist->dir + " --samples " +
+                          style + "/train --out " + tmp.file("short.safetensors"));
+  ASSERT_EQ(t.status, 0) << t.output;
+  const size_t held = t.output.find("held-back samples"), ask = t.output.find("more samples of ");
+  ASSERT_NE(held, std::string::npos) << t.output;
+  const size_t still = t.output.find("still misread: ", held);
+  ASSERT_NE(still, std::string::npos) << "one pass must leave some of a very thick pen misread\n" << t.output;
+  ASSERT_NE(ask, std::string::npos) << t.output;
+  const char named = t.output[ask + std::string("more samples of ").size()];
+  EXPECT_TRUE(named >= '0' && named <= '9') << t.output;  // which digit: FinetuneMisread's unit test
 }
 
 }  // namespace

@@ -111,6 +111,18 @@ TEST(FinetuneMisread, ListsTheConfusionsMostFrequentFirst) {
   EXPECT_EQ(describe(m), "7 as 9 (5), 1 as 7 (2), 4 as 9 (2), ...");
   EXPECT_EQ(describe(m, 4), "7 as 9 (5), 1 as 7 (2), 4 as 9 (2), 0 as 6 (1)");
   EXPECT_EQ(describe({}), "");
+  // The digits to add: 7 (5 misread), then 1 and 4 (2 each; the lower first), then 0.
+  EXPECT_EQ(digits_to_add(m), "7 and 1");
+  EXPECT_EQ(digits_to_add(m, 3), "7, 1 and 4");
+  EXPECT_EQ(digits_to_add(m, 1), "7");
+  EXPECT_EQ(digits_to_add({}), "");
+  // Counts add up per digit written: 2 read as 7 and 3 read as 2 make the 1s the most misread.
+  EXPECT_EQ(digits_to_add(misreadings([] {
+              std::array<std::array<int, 10>, 10> c{};
+              c[1][7] = 2, c[1][2] = 3, c[9][4] = 4;
+              return c;
+            }())),
+            "1 and 9");
 }
 
 TEST_F(Finetune, HoldsBackAFractionOfEachDigit) {
