@@ -64,7 +64,7 @@ struct Accuracy {
 
 // The misreadings a confusion matrix ([truth][read]) holds, the most frequent first (ties: by truth, then read).
 std::vector<Misread> misreadings(const std::array<std::array<int, 10>, 10>& confusion);
-// "1 as 7 (9), 7 as 9 (3)": the first `most` of them; "" for none. What to give more samples of.
+// "1 as 7 (9), 7 as 9 (3)": the first `most` of them; "" for none.
 std::string describe(const std::vector<Misread>& misread, int most = 3);
 // "1 and 4": the digits written that were misread, the most misread first (their counts summed over what
 // they were read as), at most `most`; "" for none. The window and `digits finetune` ask for more of these.

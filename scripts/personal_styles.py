@@ -64,7 +64,7 @@ def write_set(style, digit, count, seed, part, out, canvas=None):
         if style_tweak:
             style_tweak(p, rng)
     table = {**dd.GLYPHS[digit], **extra.get(digit, {})}
-    styles = glyphs.get(digit) or sorted(dd.GLYPHS[digit])
+    styles = glyphs.get(digit) or sorted(table)
     folder = os.path.join(out, style, part, str(digit))
     os.makedirs(folder, exist_ok=True)
     for i in range(count):

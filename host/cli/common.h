@@ -23,10 +23,10 @@ void add_data_flag(CLI::App* cmd, Common& c);
 
 // Chooses the backend and prints the one-line reason to stderr.
 BackendChoice choose_backend(const Common& c);
-// MNIST from find_mnist_dir(c.data) (--data DIR, then $MNIST_DIR, then data/mnist/), with a one-line log to
-// stderr: both splits (load_mnist), or the test split alone for the commands that only measure.
 // "data: DIR (N train, M test images)" on stderr: which MNIST a command uses.
 void print_data_line(const Mnist& m);
+// MNIST from find_mnist_dir(c.data) (--data DIR, then $MNIST_DIR, then data/mnist/), with a one-line log to
+// stderr: both splits (load_mnist), or the test split alone for the commands that only measure.
 Mnist load_data(const Common& c);
 Dataset load_test_data(const Common& c);
 
